@@ -1,0 +1,277 @@
+// The one dispatcher: opens an input (file, `-` for stdin, gzip transparently), recognises the
+// format from the content (the file name is only a hint), and streams it into a format reader.
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { Readable } from 'node:stream';
+import { createGunzip } from 'node:zlib';
+import type { Diagnostics } from '../src/model/diagnostics.js';
+import type { ResourceInterner, SpanInput } from '../src/model/span.js';
+import type { ImportContext, InputFormat, JsonFormat } from './format.js';
+import { jaegerJson } from './jaeger.js';
+import { JsonDocumentReader, errorText } from './json-document.js';
+import { JsonLinesReader } from './json-lines.js';
+import { otlpJson } from './otlp-json.js';
+import { OtlpProtoStreamReader, decodeOtlpMessage, looksLengthPrefixed } from './otlp-proto.js';
+import { zipkinJson } from './zipkin.js';
+
+export type { InputFormat } from './format.js';
+export { INPUT_FORMATS } from './format.js';
+
+const JSON_FORMATS: Record<Exclude<InputFormat, 'otlp-proto'>, JsonFormat> = {
+  'otlp-json': otlpJson,
+  jaeger: jaegerJson,
+  zipkin: zipkinJson,
+};
+
+/** A problem with an input as a whole (missing file, unknown format): shown as one line, no stack. */
+export class InputError extends Error {}
+
+export interface InputSummary {
+  /** As given on the command line. */
+  file: string;
+  /** The format read, or undefined for an empty input. */
+  format: InputFormat | undefined;
+  /** How it was recognised. */
+  detectedBy: 'forced' | 'content' | 'empty';
+  gzip: boolean;
+  /** Bytes read from the file (compressed size for .gz). */
+  bytes: number;
+  /** Valid spans handed on. */
+  spans: number;
+}
+
+export interface ReadOptions {
+  format?: InputFormat;
+  /** Called with the bytes read so far, for progress display. */
+  onBytes?: (bytesRead: number) => void;
+}
+
+export interface SpanSink {
+  readonly diag: Diagnostics;
+  readonly resources: ResourceInterner;
+  emit(span: SpanInput): void;
+}
+
+const PEEK_BYTES = 64 * 1024;
+/** How far to look for the end of the first line when telling JSON Lines from one document. */
+const FIRST_LINE_MAX = 16 * 1024 * 1024;
+
+export async function inputSize(path: string): Promise<number | undefined> {
+  if (path === '-') return undefined;
+  try {
+    return (await stat(path)).size;
+  } catch {
+    return undefined;
+  }
+}
+
+export async function readInput(path: string, sink: SpanSink, opts: ReadOptions = {}): Promise<InputSummary> {
+  const raw = await openRaw(path);
+  let bytes = 0;
+  const counted = (async function* () {
+    for await (const chunk of raw) {
+      const b = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as Uint8Array);
+      bytes += b.length;
+      opts.onBytes?.(bytes);
+      yield b;
+    }
+  })();
+  const rawIt = new ChunkIterator(counted);
+  const head = await rawIt.peek(2);
+  const gzip = head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b;
+  let it = rawIt;
+  let gunzipError: string | undefined;
+  if (gzip) {
+    const gunzip = createGunzip();
+    gunzip.on('error', (e) => {
+      gunzipError = errorText(e);
+    });
+    const src = Readable.from(rawIt.rest());
+    src.on('error', (e) => gunzip.destroy(e));
+    src.pipe(gunzip);
+    it = new ChunkIterator(
+      (async function* () {
+        try {
+          for await (const c of gunzip) yield Buffer.isBuffer(c) ? c : Buffer.from(c as Uint8Array);
+        } catch (e) {
+          gunzipError = errorText(e);
+        }
+      })(),
+    );
+  }
+
+  let spans = 0;
+  const ctx: ImportContext = {
+    file: path,
+    diag: sink.diag,
+    resources: sink.resources,
+    emit(span) {
+      spans++;
+      sink.emit(span);
+    },
+  };
+
+  const peek = await it.peek(PEEK_BYTES);
+  let format = opts.format;
+  let detectedBy: InputSummary['detectedBy'] = 'forced';
+  if (format === undefined) {
+    format = detectFormat(peek, path);
+    detectedBy = format === undefined ? 'empty' : 'content';
+  }
+  if (format === undefined) {
+    if (firstNonSpace(peek) >= 0) {
+      throw new InputError(`${path}: not a trace format cpath reads (OTLP JSON or protobuf, Jaeger JSON, Zipkin v2 JSON); it starts with ${describeHead(peek)}. Use --input-format to force one.`);
+    }
+    return { file: path, format: undefined, detectedBy, gzip, bytes, spans: 0 };
+  }
+
+  if (format === 'otlp-proto') {
+    const whole = await it.peek(5);
+    if (looksLengthPrefixed(whole)) {
+      const reader = new OtlpProtoStreamReader(ctx);
+      for await (const c of it.rest()) reader.push(c);
+      reader.end(sink.diag);
+    } else {
+      const parts: Buffer[] = [];
+      for await (const c of it.rest()) parts.push(c);
+      const all = Buffer.concat(parts);
+      if (all.length > 0) decodeOtlpMessage(all, 0, ctx);
+    }
+  } else {
+    const fmt = JSON_FORMATS[format];
+    const onValue = (v: unknown, src: Parameters<JsonFormat['handleValue']>[1]): void => fmt.handleValue(v, src, ctx);
+    const lines = await isJsonLines(it, fmt);
+    const reader = lines ? new JsonLinesReader(path, sink.diag, fmt.preprocess, onValue) : new JsonDocumentReader(fmt, path, sink.diag, onValue);
+    for await (const c of it.rest()) reader.push(c);
+    reader.end();
+    fmt.finish?.(ctx);
+  }
+  if (gunzipError !== undefined) {
+    sink.diag.add('input_truncated', `${path}: the gzip stream is damaged or incomplete (${gunzipError}); everything before the damage was kept`);
+  }
+  return { file: path, format, detectedBy, gzip, bytes, spans };
+}
+
+async function openRaw(path: string): Promise<AsyncIterable<unknown>> {
+  if (path === '-') return process.stdin;
+  let st;
+  try {
+    st = await stat(path);
+  } catch (e) {
+    const code = e instanceof Error && 'code' in e ? String(e.code) : '';
+    throw new InputError(code === 'ENOENT' ? `${path}: no such file` : code === 'EACCES' ? `${path}: permission denied` : `${path}: cannot read (${errorText(e)})`);
+  }
+  if (st.isDirectory()) throw new InputError(`${path}: is a directory; give trace files`);
+  const stream = createReadStream(path, { highWaterMark: 1 << 20 });
+  return stream;
+}
+
+/** Recognises the format from the first bytes of the (decompressed) content. */
+export function detectFormat(head: Buffer, name: string): InputFormat | undefined {
+  const i = firstNonSpace(head);
+  if (i < 0) return undefined;
+  const b = head[i];
+  if (b === 0x7b || b === 0x5b) {
+    const text = head.subarray(i, Math.min(head.length, i + PEEK_BYTES)).toString('utf8');
+    // The format whose tell-tale key comes first wins: OTLP spans contain "traceId" too, but
+    // only after "resourceSpans".
+    const tells: [InputFormat, RegExp][] = [
+      ['otlp-json', /"(?:resourceSpans|resource_spans|batches|scopeSpans|scope_spans|instrumentationLibrarySpans)"\s*:/],
+      ['jaeger', /"(?:traceID|spanID|operationName|processes)"\s*:/],
+      ['zipkin', /"(?:localEndpoint|remoteEndpoint|traceId|parentId)"\s*:/],
+    ];
+    let best: InputFormat | undefined;
+    let bestAt = Infinity;
+    for (const [fmt, re] of tells) {
+      const m = re.exec(text);
+      if (m && m.index < bestAt) {
+        best = fmt;
+        bestAt = m.index;
+      }
+    }
+    if (best) return best;
+    if (/^\s*(\{\s*\}|\[\s*\])\s*$/.test(text)) return /jaeger/i.test(name) ? 'jaeger' : /zipkin/i.test(name) ? 'zipkin' : 'otlp-json';
+    return undefined;
+  }
+  // Binary: a bare ExportTraceServiceRequest starts with field 1 (0x0a), a length-prefixed one with 0x00.
+  if (i === 0 && (b === 0x0a || b === 0x00)) return 'otlp-proto';
+  if (/\.(pb|binpb|proto|protobuf)(\.gz)?$/i.test(name) && i === 0) return 'otlp-proto';
+  return undefined;
+}
+
+/** JSON Lines when the first line is complete and parses on its own; otherwise one streamed document. */
+async function isJsonLines(it: ChunkIterator, fmt: JsonFormat): Promise<boolean> {
+  let scanned = 0;
+  for (;;) {
+    const buf = await it.peek(scanned + PEEK_BYTES);
+    const nl = buf.indexOf(0x0a, scanned);
+    if (nl >= 0 || buf.length <= scanned) {
+      const end = nl >= 0 ? nl : buf.length;
+      let text = buf.subarray(0, end).toString('utf8');
+      if (fmt.preprocess) text = fmt.preprocess(text);
+      try {
+        JSON.parse(text);
+        return nl >= 0;
+      } catch {
+        return false;
+      }
+    }
+    scanned = buf.length;
+    if (scanned > FIRST_LINE_MAX) return false;
+  }
+}
+
+function firstNonSpace(b: Buffer): number {
+  let i = 0;
+  if (b[0] === 0xef && b[1] === 0xbb && b[2] === 0xbf) i = 3; // UTF-8 BOM
+  for (; i < b.length; i++) {
+    const c = b[i];
+    if (c !== 0x20 && c !== 0x09 && c !== 0x0a && c !== 0x0d) return i;
+  }
+  return -1;
+}
+
+function describeHead(b: Buffer): string {
+  const s = b.subarray(0, 16);
+  const printable = s.every((c) => c >= 0x20 && c < 0x7f);
+  return printable ? JSON.stringify(s.toString('latin1')) : `bytes ${s.toString('hex').replace(/(..)/g, '$1 ').trim()}`;
+}
+
+/** An async chunk source that can look ahead without losing what it read. */
+class ChunkIterator {
+  private buffered: Buffer[] = [];
+  private bufferedLen = 0;
+  private done = false;
+  private readonly it: AsyncIterator<Buffer>;
+
+  constructor(src: AsyncIterable<Buffer>) {
+    this.it = src[Symbol.asyncIterator]();
+  }
+
+  /** At least `n` bytes from the start (fewer at the end of input), without consuming them. */
+  async peek(n: number): Promise<Buffer> {
+    while (this.bufferedLen < n && !this.done) {
+      const r = await this.it.next();
+      if (r.done) this.done = true;
+      else {
+        this.buffered.push(r.value);
+        this.bufferedLen += r.value.length;
+      }
+    }
+    if (this.buffered.length > 1) this.buffered = [Buffer.concat(this.buffered)];
+    return this.buffered[0] ?? Buffer.alloc(0);
+  }
+
+  /** Everything: what was peeked, then the rest. */
+  async *rest(): AsyncGenerator<Buffer> {
+    const first = this.buffered;
+    this.buffered = [];
+    this.bufferedLen = 0;
+    for (const b of first) yield b;
+    while (!this.done) {
+      const r = await this.it.next();
+      if (r.done) this.done = true;
+      else yield r.value;
+    }
+  }
+}

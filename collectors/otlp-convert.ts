@@ -1,0 +1,278 @@
+// OTLP ExportTraceServiceRequest / TracesData -> SpanInput. Shared by the JSON and protobuf
+// readers: protobufjs decodes to the same camelCase shape, except that ids are bytes, 64-bit
+// integers are Long objects and enums are numbers, and every accessor below accepts both.
+import { describeIdProblem, idFromBytes, normalizeId, type IdResult } from '../src/model/ids.js';
+import { asArray, field, isObject, type JsonObject } from '../src/model/json-value.js';
+import {
+  formatSource,
+  kindFromName,
+  kindFromNumber,
+  statusFromName,
+  statusFromNumber,
+  type AttrValue,
+  type Attributes,
+  type SourceRef,
+  type SpanKind,
+  type SpanLinkRef,
+  type StatusCode,
+} from '../src/model/span.js';
+import { parseUint64 } from '../src/model/time.js';
+import type { ImportContext } from './format.js';
+
+/** Top-level keys that hold ResourceSpans: OTLP, snake_case, and Tempo's `batches`. */
+const RESOURCE_SPANS_KEYS = ['resourceSpans', 'resource_spans', 'batches'] as const;
+const SCOPE_SPANS_KEYS = ['scopeSpans', 'scope_spans', 'instrumentationLibrarySpans', 'instrumentation_library_spans'] as const;
+
+export function isResourceSpansKey(k: unknown): boolean {
+  return typeof k === 'string' && (RESOURCE_SPANS_KEYS as readonly string[]).includes(k);
+}
+export function isScopeSpansKey(k: unknown): boolean {
+  return typeof k === 'string' && (SCOPE_SPANS_KEYS as readonly string[]).includes(k);
+}
+
+/** Handles a request object or an array of them. Returns the number of spans emitted. */
+export function convertOtlp(value: unknown, src: SourceRef, ctx: ImportContext): number {
+  if (Array.isArray(value)) {
+    let n = 0;
+    for (const v of value) n += convertOtlp(v, src, ctx);
+    return n;
+  }
+  if (!isObject(value)) {
+    ctx.diag.add('record_invalid', () => `${formatSource(src)}: expected an OTLP request object, found ${typeof value}`);
+    return 0;
+  }
+  let list: readonly unknown[] | undefined;
+  for (const k of RESOURCE_SPANS_KEYS) {
+    const v = value[k];
+    if (v !== undefined) {
+      list = asArray(v);
+      break;
+    }
+  }
+  if (list === undefined) {
+    // An empty request ({}) is valid OTLP and holds nothing.
+    if (Object.keys(value).length > 0) ctx.diag.add('record_invalid', () => `${formatSource(src)}: no resourceSpans in an object with keys ${Object.keys(value).slice(0, 5).join(', ')}`);
+    return 0;
+  }
+  let n = 0;
+  for (const rs of list) {
+    if (!isObject(rs)) {
+      ctx.diag.add('record_invalid', () => `${formatSource(src)}: a resourceSpans entry is not an object`);
+      continue;
+    }
+    const res = field(rs, 'resource');
+    const resAttrs = isObject(res) ? convertAttributes(field(res, 'attributes'), src, ctx) : {};
+    const resource = ctx.resources.intern(resAttrs);
+    let scopes: readonly unknown[] | undefined;
+    for (const k of SCOPE_SPANS_KEYS) {
+      const v = rs[k];
+      if (v !== undefined) {
+        scopes = asArray(v);
+        break;
+      }
+    }
+    for (const ss of scopes ?? []) {
+      if (!isObject(ss)) continue;
+      const spans = asArray(field(ss, 'spans')) ?? [];
+      for (let i = 0; i < spans.length; i++) {
+        const s = spans[i];
+        if (!isObject(s)) {
+          ctx.diag.add('record_invalid', () => `${formatSource(src)}: span ${i} is not an object`);
+          continue;
+        }
+        if (convertSpan(s, i, resource, src, ctx)) n++;
+      }
+    }
+  }
+  return n;
+}
+
+function convertSpan(s: JsonObject, index: number, resource: ReturnType<ImportContext['resources']['intern']>, src: SourceRef, ctx: ImportContext): boolean {
+  const where = (): string => `${formatSource(src)}: span ${index}${typeof s['name'] === 'string' ? ` "${s['name']}"` : ''}`;
+  const tid = readId(field(s, 'traceId', 'trace_id'), 16);
+  if (!tid.ok) {
+    ctx.diag.add('id_invalid', () => `${where()}: traceId ${showId(field(s, 'traceId', 'trace_id'))} ${describeIdProblem(tid.problem)}`);
+    return false;
+  }
+  const sid = readId(field(s, 'spanId', 'span_id'), 8);
+  if (!sid.ok) {
+    ctx.diag.add('id_invalid', () => `${where()}: spanId ${showId(field(s, 'spanId', 'span_id'))} ${describeIdProblem(sid.problem)}`);
+    return false;
+  }
+  let parentSpanId: string | undefined;
+  const rawParent = field(s, 'parentSpanId', 'parent_span_id');
+  if (rawParent !== undefined && rawParent !== '' && !isEmptyBytes(rawParent)) {
+    const pid = readId(rawParent, 8);
+    if (pid.ok) parentSpanId = pid.id;
+    else ctx.diag.add('parent_id_invalid', () => `${where()}: parentSpanId ${showId(rawParent)} ${describeIdProblem(pid.problem)}`);
+  }
+  const startNs = readUint64(field(s, 'startTimeUnixNano', 'start_time_unix_nano'));
+  const endNs = readUint64(field(s, 'endTimeUnixNano', 'end_time_unix_nano'));
+  if (startNs === undefined || endNs === undefined || startNs === 0n) {
+    ctx.diag.add('timestamp_invalid', () => `${where()}: startTimeUnixNano ${String(field(s, 'startTimeUnixNano', 'start_time_unix_nano'))} / endTimeUnixNano ${String(field(s, 'endTimeUnixNano', 'end_time_unix_nano'))} is not a valid time`);
+    return false;
+  }
+  const nameRaw = s['name'];
+  const name = typeof nameRaw === 'string' ? nameRaw : '';
+  const kind = readKind(s['kind']);
+  const statusObj = s['status'];
+  let status: StatusCode = 'unset';
+  let statusMessage: string | undefined;
+  if (isObject(statusObj)) {
+    const code = statusObj['code'];
+    status = (typeof code === 'number' ? statusFromNumber(code) : typeof code === 'string' ? statusFromName(code) : undefined) ?? 'unset';
+    const msg = statusObj['message'];
+    if (typeof msg === 'string' && msg !== '') statusMessage = msg;
+  }
+  const linksRaw = asArray(s['links']);
+  let links: SpanLinkRef[] | undefined;
+  if (linksRaw && linksRaw.length > 0) {
+    links = [];
+    for (const l of linksRaw) {
+      if (!isObject(l)) continue;
+      const lt = readId(field(l, 'traceId', 'trace_id'), 16);
+      const ls = readId(field(l, 'spanId', 'span_id'), 8);
+      if (lt.ok && ls.ok) links.push({ traceId: lt.id, spanId: ls.id });
+    }
+  }
+  ctx.emit({
+    traceId: tid.id,
+    spanId: sid.id,
+    ...(parentSpanId !== undefined ? { parentSpanId } : {}),
+    name,
+    kind,
+    startNs,
+    endNs,
+    status,
+    ...(statusMessage !== undefined ? { statusMessage } : {}),
+    attributes: convertAttributes(s['attributes'], src, ctx),
+    resource,
+    ...(links && links.length > 0 ? { links } : {}),
+    source: src,
+  });
+  return true;
+}
+
+/** protobufjs leaves absent bytes fields as an empty array or buffer. */
+function isEmptyBytes(v: unknown): boolean {
+  return (Array.isArray(v) || v instanceof Uint8Array) && v.length === 0;
+}
+
+function readId(v: unknown, bytes: 8 | 16): IdResult {
+  if (isEmptyBytes(v)) return { ok: false, problem: 'empty' };
+  if (typeof v === 'string') return normalizeId(v, bytes);
+  if (v instanceof Uint8Array) return idFromBytes(v, bytes);
+  return { ok: false, problem: v === undefined ? 'empty' : 'malformed' };
+}
+
+function showId(v: unknown): string {
+  if (v instanceof Uint8Array) return `0x${Buffer.from(v).toString('hex')}`;
+  return JSON.stringify(v) ?? 'undefined';
+}
+
+/** A protobufjs Long. */
+function isLong(v: unknown): v is { low: number; high: number } {
+  return isObject(v) && typeof v['low'] === 'number' && typeof v['high'] === 'number';
+}
+
+function readUint64(v: unknown): bigint | undefined {
+  if (isLong(v)) return (BigInt(v.high >>> 0) << 32n) | BigInt(v.low >>> 0);
+  return parseUint64(v);
+}
+
+function readKind(v: unknown): SpanKind {
+  if (typeof v === 'number') return kindFromNumber(v) ?? 'unspecified';
+  if (typeof v === 'string') return kindFromName(v) ?? 'unspecified';
+  return 'unspecified';
+}
+
+export function convertAttributes(v: unknown, src: SourceRef, ctx: ImportContext): Attributes {
+  const out: Attributes = {};
+  const list = asArray(v);
+  if (!list) return out;
+  for (const kv of list) {
+    if (!isObject(kv)) continue;
+    const key = kv['key'];
+    if (typeof key !== 'string') continue;
+    const val = convertAnyValue(kv['value']);
+    if (val === undefined) {
+      if (kv['value'] !== undefined && kv['value'] !== null && !(isObject(kv['value']) && Object.keys(kv['value']).length === 0)) {
+        ctx.diag.add('attribute_invalid', () => `${formatSource(src)}: attribute "${key}" has a malformed value ${JSON.stringify(kv['value'])?.slice(0, 60) ?? ''}`);
+      }
+      continue;
+    }
+    out[key] = val;
+  }
+  return out;
+}
+
+function convertAnyValue(v: unknown): AttrValue | undefined {
+  if (!isObject(v)) return undefined;
+  // Own keys only: protobufjs puts defaults for absent oneof members on the prototype.
+  for (const k of Object.keys(v)) {
+    const x = v[k];
+    if (x === undefined || x === null) continue;
+    switch (k) {
+      case 'stringValue':
+      case 'string_value':
+        if (typeof x === 'string') return x;
+        return undefined;
+      case 'boolValue':
+      case 'bool_value':
+        return typeof x === 'boolean' ? x : undefined;
+      case 'intValue':
+      case 'int_value':
+        return convertInt(x);
+      case 'doubleValue':
+      case 'double_value':
+        if (typeof x === 'number') return x;
+        if (typeof x === 'string') {
+          const n = Number(x); // "NaN", "Infinity" are how proto3 JSON writes non-finite doubles
+          return Number.isNaN(n) && x !== 'NaN' ? undefined : n;
+        }
+        return undefined;
+      case 'arrayValue':
+      case 'array_value': {
+        if (!isObject(x)) return undefined;
+        const out: AttrValue[] = [];
+        for (const e of asArray(x['values']) ?? []) {
+          const c = convertAnyValue(e);
+          if (c !== undefined) out.push(c);
+        }
+        return out;
+      }
+      case 'kvlistValue':
+      case 'kvlist_value': {
+        if (!isObject(x)) return undefined;
+        const out: Record<string, AttrValue> = {};
+        for (const kv of asArray(x['values']) ?? []) {
+          if (!isObject(kv) || typeof kv['key'] !== 'string') continue;
+          const c = convertAnyValue(kv['value']);
+          if (c !== undefined) out[kv['key']] = c;
+        }
+        return out;
+      }
+      case 'bytesValue':
+      case 'bytes_value':
+        if (typeof x === 'string') return x;
+        if (x instanceof Uint8Array) return Buffer.from(x).toString('base64');
+        return undefined;
+      default:
+        continue; // unknown fields are ignored
+    }
+  }
+  return undefined;
+}
+
+function convertInt(i: unknown): AttrValue | undefined {
+  if (typeof i === 'number' && Number.isInteger(i)) return i;
+  if (isLong(i)) {
+    const big = BigInt.asIntN(64, (BigInt(i.high >>> 0) << 32n) | BigInt(i.low >>> 0));
+    return big >= BigInt(Number.MIN_SAFE_INTEGER) && big <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(big) : big;
+  }
+  if (typeof i === 'string' && /^-?\d{1,20}$/.test(i)) {
+    const n = Number(i);
+    return Number.isSafeInteger(n) ? n : BigInt(i);
+  }
+  return undefined;
+}

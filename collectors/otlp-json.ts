@@ -1,0 +1,39 @@
+// OTLP/JSON: an ExportTraceServiceRequest / TracesData object, an array of them, JSON Lines of
+// them (the Collector's file exporter), or Tempo's {"batches": [...]}.
+import type { JsonFormat, PathKey } from './format.js';
+import { convertOtlp, isResourceSpansKey, isScopeSpansKey } from './otlp-convert.js';
+
+// 64-bit integers written as JSON numbers lose precision in JSON.parse (epoch nanoseconds
+// exceed 2^53), so quote every 16+ digit integer value of the 64-bit fields before parsing.
+const BIG_INT_FIELD = /"(startTimeUnixNano|endTimeUnixNano|timeUnixNano|start_time_unix_nano|end_time_unix_nano|time_unix_nano|intValue|int_value)"(\s*):(\s*)(-?\d{16,})/g;
+const HAS_BIG_INT = /(?:Nano|nano|[vV]alue)"\s*:\s*-?\d{16}/;
+
+export const otlpJson: JsonFormat = {
+  name: 'otlp-json',
+  handleValue(value, src, ctx) {
+    convertOtlp(value, src, ctx);
+  },
+  // Walk into [i] / resourceSpans / [j] / scopeSpans / [k] / spans so that one huge resource
+  // never has to be one string; flush each ResourceSpans (its resource and scope are inside).
+  descend(p) {
+    const q = stripRootIndex(p);
+    if (q.length === 0) return true;
+    if (!isResourceSpansKey(q[0])) return false;
+    if (q.length <= 2) return true;
+    if (!isScopeSpansKey(q[2])) return false;
+    if (q.length <= 4) return true;
+    return q.length === 5 && q[4] === 'spans';
+  },
+  flush(p) {
+    const q = stripRootIndex(p);
+    return q.length === 2 && isResourceSpansKey(q[0]) && typeof q[1] === 'number';
+  },
+  preprocess(text) {
+    return HAS_BIG_INT.test(text) ? text.replace(BIG_INT_FIELD, '"$1"$2:$3"$4"') : text;
+  },
+};
+
+/** A top-level array of requests puts an index in front of every path. */
+function stripRootIndex(p: readonly PathKey[]): readonly PathKey[] {
+  return typeof p[0] === 'number' ? p.slice(1) : p;
+}

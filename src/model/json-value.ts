@@ -1,0 +1,22 @@
+// Narrowing helpers for parsed JSON: input is `unknown` until validated, never `any`.
+
+export type JsonObject = { readonly [key: string]: unknown };
+
+export function isObject(v: unknown): v is JsonObject {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** First present key among several spellings (camelCase, snake_case). */
+export function field(o: JsonObject, a: string, b?: string): unknown {
+  const v = o[a];
+  if (v !== undefined) return v;
+  return b === undefined ? undefined : o[b];
+}
+
+export function asString(v: unknown): string | undefined {
+  return typeof v === 'string' ? v : undefined;
+}
+
+export function asArray(v: unknown): readonly unknown[] | undefined {
+  return Array.isArray(v) ? v : undefined;
+}

@@ -1,0 +1,80 @@
+// Exact integer nanoseconds. Unix-epoch nanoseconds exceed 2^53, so absolute times are bigint;
+// durations and times relative to a trace's start fit a double exactly and are plain numbers.
+
+const DIGITS = /^\d{1,20}$/;
+
+/**
+ * A non-negative 64-bit integer given as a decimal string or a JSON number (OTLP's
+ * `startTimeUnixNano`). Numbers above 2^53 have already lost precision in JSON.parse; the
+ * OTLP reader quotes them first, so those arrive here as strings.
+ */
+export function parseUint64(v: unknown): bigint | undefined {
+  if (typeof v === 'string') {
+    if (!DIGITS.test(v)) return undefined;
+    const n = BigInt(v);
+    return n <= 0xffffffffffffffffn ? n : undefined;
+  }
+  if (typeof v === 'number') return Number.isSafeInteger(v) && v >= 0 ? BigInt(v) : undefined;
+  if (typeof v === 'bigint') return v >= 0n ? v : undefined;
+  return undefined;
+}
+
+/** Microseconds (Jaeger, Zipkin) to nanoseconds; fractional microseconds are kept to the nanosecond. */
+export function microsToNanos(v: unknown): bigint | undefined {
+  if (typeof v === 'number') {
+    if (!Number.isFinite(v) || v < 0) return undefined;
+    if (Number.isSafeInteger(v)) return BigInt(v) * 1000n;
+    return BigInt(Math.round(v * 1000));
+  }
+  if (typeof v === 'string' && DIGITS.test(v)) return BigInt(v) * 1000n;
+  return undefined;
+}
+
+const UNITS: Record<string, number> = { ns: 1, us: 1e3, 'µs': 1e3, ms: 1e6, s: 1e9, m: 60e9, h: 3600e9, d: 86400e9 };
+
+/** `250ms`, `1.5s`, `800us`, `42ns`, `2h`, `7d` -> integer nanoseconds; undefined if malformed. */
+export function parseDuration(s: string): number | undefined {
+  const m = /^(\d+(?:\.\d+)?)\s*(ns|us|µs|ms|s|m|h|d)$/.exec(s.trim());
+  if (!m) return undefined;
+  const unit = UNITS[m[2] ?? ''];
+  if (unit === undefined) return undefined;
+  return Math.round(Number(m[1]) * unit);
+}
+
+/**
+ * A point in time for --since / --until: RFC 3339 (`2026-11-26T10:00:00.123456789Z`, offsets
+ * allowed) or a duration counted back from `now` (`1h`, `30m`).
+ */
+export function parseTimeArg(s: string, nowNs: bigint): bigint | undefined {
+  const rel = parseDuration(s);
+  if (rel !== undefined) return nowNs - BigInt(rel);
+  const m = /^(\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:\d{2})$/i.exec(s.trim());
+  if (!m) return undefined;
+  const ms = Date.parse(`${m[1]}${m[3]}`);
+  if (Number.isNaN(ms)) return undefined;
+  const frac = (m[2] ?? '').padEnd(9, '0');
+  return BigInt(ms) * 1_000_000n + BigInt(frac);
+}
+
+export function nowUnixNano(): bigint {
+  // Date.now() has millisecond precision; fine for relative filters.
+  return BigInt(Date.now()) * 1_000_000n;
+}
+
+/** RFC 3339 with nanoseconds, UTC. */
+export function formatUnixNano(ns: bigint): string {
+  const ms = ns / 1_000_000n;
+  const iso = new Date(Number(ms)).toISOString(); // 2026-11-26T10:00:00.123Z
+  const frac = (ns % 1_000_000_000n).toString().padStart(9, '0');
+  return `${iso.slice(0, 19)}.${frac}Z`;
+}
+
+/** Human duration with 3 significant digits: `812 ns`, `4.21 µs`, `32.2 ms`, `1.50 s`. */
+export function formatDuration(ns: number): string {
+  const a = Math.abs(ns);
+  const [div, unit] = a < 1e3 ? [1, 'ns'] : a < 1e6 ? [1e3, 'µs'] : a < 1e9 ? [1e6, 'ms'] : [1e9, 's'];
+  const v = ns / div;
+  if (div === 1) return `${ns} ns`;
+  const av = Math.abs(v);
+  return `${av >= 100 ? v.toFixed(0) : av >= 10 ? v.toFixed(1) : v.toFixed(2)} ${unit}`;
+}
