@@ -17,6 +17,8 @@ interface Frame {
   index: number;
   /** Object key of the value being read. */
   pendingKey: string;
+  /** Where the container starts in the stream, for messages. */
+  readonly offset: number;
 }
 
 type Mode = 'value' | 'afterValue' | 'key' | 'colon' | 'capture';
@@ -134,7 +136,7 @@ export class JsonDocumentReader {
     const p = this.childPath();
     if ((b === 0x7b || b === 0x5b) && this.format.descend(p)) {
       const isArray = b === 0x5b;
-      this.stack.push({ isArray, key: p[p.length - 1] ?? '', value: isArray ? [] : {}, index: 0, pendingKey: '' });
+      this.stack.push({ isArray, key: p[p.length - 1] ?? '', value: isArray ? [] : {}, index: 0, pendingKey: '', offset: this.base + i });
       if (this.stack.length > 1) this.path.push(p[p.length - 1] ?? '');
       this.mode = isArray ? 'value' : 'key';
       return i + 1;
@@ -227,7 +229,7 @@ export class JsonDocumentReader {
     const p = [...this.path];
     if (this.stack.length > 0) this.path.pop();
     this.mode = 'afterValue';
-    this.place(p.length === 0 && this.stack.length === 0 ? [] : p, frame.value, { file: this.file, offset: this.base });
+    this.place(p, frame.value, { file: this.file, offset: frame.offset });
   }
 
   /** Puts a finished value into its parent, or hands it to the format when its path is a flush point. */

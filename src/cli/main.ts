@@ -1,0 +1,142 @@
+// The `cpath` command line: parses flags, calls the library, renders. Exit status: 0 done;
+// 1 the input could not be used at all; 2 usage error.
+import { Command, CommanderError, Option } from 'commander';
+import { INPUT_FORMATS, InputError, inputSize, type InputFormat } from '../../collectors/index.js';
+import { analyzeFiles } from '../analyze.js';
+import { renderText } from '../report/text.js';
+import { renderWaterfall } from '../report/waterfall.js';
+import { VERSION } from '../version.js';
+import { UsageError, collect, durationOpt, outliersOpt, positiveIntOpt, timeOpt, traceIdOpt, whereOpt } from './options.js';
+import { Progress, writeOutput } from './output.js';
+
+interface AnalyzeFlags {
+  inputFormat?: InputFormat;
+  format: 'text' | 'json';
+  output?: string;
+  groupBy?: string;
+  service?: string;
+  operation?: string;
+  since?: string;
+  until?: string;
+  traceId?: string[];
+  where?: string[];
+  outliers: string;
+  top: string;
+  trace?: string;
+  skewAdjust: boolean;
+  overlapTolerance?: string;
+  progress: boolean;
+}
+
+function buildProgram(): Command {
+  const program = new Command('cpath')
+    .description('Critical-path analysis of distributed traces: where the latency comes from, per endpoint, per trace.')
+    .version(VERSION, '-V, --version')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+
+  program
+    .command('analyze')
+    .description('Read trace files and report critical paths, latency percentiles, outliers and blame per endpoint.')
+    .argument('<input...>', 'trace files: OTLP JSON / JSON Lines / protobuf, Jaeger JSON, Zipkin v2 JSON; .gz is read transparently; - reads stdin')
+    .addOption(new Option('--input-format <format>', 'skip detection and read every input as this format').choices([...INPUT_FORMATS]))
+    .addOption(new Option('--format <format>', 'output format').choices(['text', 'json']).default('text'))
+    .option('-o, --output <file>', 'write the result to a file instead of stdout')
+    .option('--group-by <attribute>', 'endpoint = root service + this root span (or resource) attribute, e.g. http.route, instead of the root operation')
+    .option('--service <name>', 'only traces with a span of this service')
+    .option('--operation <name>', 'only traces with a span of this operation (with --service: the same span)')
+    .option('--since <time>', 'only traces starting at or after: RFC 3339, or a duration back from now (1h)')
+    .option('--until <time>', 'only traces starting before: RFC 3339, or a duration back from now')
+    .option('--trace-id <id>', 'only this trace (repeatable)', collect)
+    .option('--where <key=value>', 'only traces with a span (or resource) attribute equal to value (repeatable; all must match)', collect)
+    .option('--outliers <rule>', 'auto (>= p99 and >= 1.5x median), pN (>= that percentile) or a duration (>= 250ms)', 'auto')
+    .option('--top <n>', 'at most this many outliers per endpoint, slowest first', '20')
+    .option('--trace <id>', 'print this one trace as a text waterfall with its critical path marked')
+    .option('--no-skew-adjust', 'do not shift cross-host server spans into their client spans')
+    .option('--overlap-tolerance <duration>', 'ε for every span instead of the detected start-time granularity (0 for the strict rule)')
+    .option('--no-progress', 'never show the progress line on stderr')
+    .action(async (inputs: string[], flags: AnalyzeFlags) => {
+      await runAnalyze(inputs, flags);
+    });
+  return program;
+}
+
+async function runAnalyze(inputs: string[], f: AnalyzeFlags): Promise<void> {
+  const top = positiveIntOpt('--top', f.top);
+  const outliers = outliersOpt(f.outliers);
+  const overlap = f.overlapTolerance !== undefined ? durationOpt('--overlap-tolerance', f.overlapTolerance) : undefined;
+  const traceIds = f.traceId?.map(traceIdOpt);
+  const trace = f.trace !== undefined ? traceIdOpt(f.trace) : undefined;
+  const filter = {
+    ...(f.service !== undefined ? { service: f.service } : {}),
+    ...(f.operation !== undefined ? { operation: f.operation } : {}),
+    ...(f.since !== undefined ? { sinceNs: timeOpt('--since', f.since) } : {}),
+    ...(f.until !== undefined ? { untilNs: timeOpt('--until', f.until) } : {}),
+    ...(traceIds ? { traceIds: new Set(traceIds) } : {}),
+    ...(f.where ? { where: f.where.map(whereOpt) } : {}),
+  };
+  if (inputs.filter((i) => i === '-').length > 1) throw new UsageError('stdin (-) can be given only once');
+
+  const progress = new Progress(f.progress && process.stderr.isTTY === true);
+  const sizes = new Map<string, number | undefined>();
+  for (const i of inputs) sizes.set(i, await inputSize(i));
+  let result;
+  try {
+    result = await analyzeFiles({
+      files: inputs,
+      ...(f.inputFormat ? { inputFormat: f.inputFormat } : {}),
+      skewAdjust: f.skewAdjust,
+      ...(overlap !== undefined ? { overlapToleranceNs: overlap } : {}),
+      ...(f.groupBy !== undefined ? { groupBy: f.groupBy } : {}),
+      filter,
+      outliers,
+      outliersLabel: outliers.kind === 'duration' ? String(outliers.ns) : f.outliers,
+      top,
+      ...(trace !== undefined ? { keepTrace: trace } : {}),
+      onBytes: (file, b) => {
+        const size = sizes.get(file);
+        progress.update(`reading ${file}  ${size ? `${Math.floor((b / size) * 100)}%  ` : ''}${(b / 1e6).toFixed(0)} MB`);
+      },
+    });
+  } finally {
+    progress.done();
+  }
+  const { report } = result;
+  if (report.input.spans === 0) {
+    const problems = report.diagnostics.map((d) => `  ${d.code} ×${d.count}${d.example ? `: ${d.example}` : ''}`).join('\n');
+    throw new InputError(`no spans found in ${inputs.join(', ')}${problems ? `\n${problems}` : ''}`);
+  }
+  if (trace !== undefined) {
+    if (!result.kept) throw new InputError(`trace ${trace} is not in the input${report.input.traces !== report.input.tracesAnalysed ? ' (or the filters excluded it)' : ''}`);
+    await writeOutput(renderWaterfall(result.kept.trace, result.kept.analysis), f.output);
+    return;
+  }
+  const text = f.format === 'json' ? `${JSON.stringify(report, null, 1)}\n` : renderText(report);
+  await writeOutput(text, f.output);
+}
+
+/** Runs the CLI; returns the exit status. */
+export async function main(argv: readonly string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    return 0;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return 0;
+      return 2;
+    }
+    if (e instanceof UsageError) {
+      process.stderr.write(`cpath: ${e.message}\n`);
+      return 2;
+    }
+    if (e instanceof InputError) {
+      process.stderr.write(`cpath: ${e.message}\n`);
+      return 1;
+    }
+    const msg = e instanceof Error ? e.message : String(e);
+    process.stderr.write(`cpath: internal error: ${msg}\n${process.env['CPATH_DEBUG'] ? `${e instanceof Error ? (e.stack ?? '') : ''}\n` : 'set CPATH_DEBUG=1 for a stack trace, and please report it\n'}`);
+    return 70;
+  }
+}

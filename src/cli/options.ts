@@ -1,0 +1,48 @@
+// Parsing of flag values shared by commands. A bad value is a UsageError: one line, exit 2.
+import type { OutlierPolicy } from '../../analysis/endpoints.js';
+import { normalizeId } from '../model/ids.js';
+import { nowUnixNano, parseDuration, parseTimeArg } from '../model/time.js';
+
+export class UsageError extends Error {}
+
+export function durationOpt(flag: string, v: string): number {
+  const d = parseDuration(v);
+  if (d === undefined) throw new UsageError(`${flag}: "${v}" is not a duration (a number with ns, us, ms or s, e.g. 250ms)`);
+  return d;
+}
+
+export function timeOpt(flag: string, v: string): bigint {
+  const t = parseTimeArg(v, nowUnixNano());
+  if (t === undefined) throw new UsageError(`${flag}: "${v}" is neither an RFC 3339 time (2026-11-26T10:00:00Z) nor a duration back from now (1h, 30m)`);
+  return t;
+}
+
+export function outliersOpt(v: string): OutlierPolicy {
+  if (v === 'auto') return { kind: 'auto' };
+  const m = /^p(\d{1,2}(?:\.\d+)?|100)$/.exec(v);
+  if (m) return { kind: 'percentile', p: Number(m[1]) };
+  const d = parseDuration(v);
+  if (d !== undefined) return { kind: 'duration', ns: d };
+  throw new UsageError(`--outliers: "${v}" is not auto, a percentile (p95, p99.9) or a duration (250ms)`);
+}
+
+export function positiveIntOpt(flag: string, v: string): number {
+  if (!/^\d+$/.test(v)) throw new UsageError(`${flag}: "${v}" is not a whole number`);
+  return Number(v);
+}
+
+export function traceIdOpt(v: string): string {
+  const r = normalizeId(v.trim(), 16, true);
+  if (!r.ok) throw new UsageError(`--trace-id: "${v}" is not a trace id (hex, up to 32 digits)`);
+  return r.id;
+}
+
+export function whereOpt(v: string): { key: string; value: string } {
+  const i = v.indexOf('=');
+  if (i <= 0) throw new UsageError(`--where: "${v}" is not KEY=VALUE`);
+  return { key: v.slice(0, i), value: v.slice(i + 1) };
+}
+
+export function collect(v: string, prev: string[] | undefined): string[] {
+  return [...(prev ?? []), v];
+}

@@ -1,0 +1,125 @@
+// The `cpath analyze --format json` output, version 1. This file is the schema: every field
+// is documented here and in the README. Times: absolute ones are Unix nanoseconds as decimal
+// strings (they exceed 2^53), durations are integer nanoseconds as JSON numbers.
+import type { DiagnosticEntry } from '../model/diagnostics.js';
+
+export interface AnalyzeReport {
+  /** Format version; bumped on incompatible changes. */
+  version: 1;
+  /** The cpath version that wrote the report. */
+  generator: string;
+  input: ReportInput;
+  /** Everything repaired, skipped or unusable, worst first. Empty when the input was clean. */
+  diagnostics: DiagnosticEntry[];
+  /** Every analysed trace (after filters), sorted by start time. */
+  traces: ReportTrace[];
+  /** One per endpoint (primary root service + operation, or --group-by value), by trace count, largest first. */
+  endpoints: ReportEndpoint[];
+}
+
+export interface ReportInput {
+  /** The inputs as given on the command line (`-` is stdin). */
+  files: string[];
+  /** Format of each input, same order as `files` (`otlp-json`, `otlp-proto`, `jaeger`, `zipkin`; `empty` for no content). */
+  formats: string[];
+  /** Valid spans read (after dropping resends). */
+  spans: number;
+  /** Traces read, before filters. */
+  traces: number;
+  /** Traces analysed, after filters. */
+  tracesAnalysed: number;
+  /** The settings that change results. */
+  settings: {
+    /** Rule 3 of the critical-path rules (--no-skew-adjust turns it off). */
+    skewAdjust: boolean;
+    /** --overlap-tolerance in ns, when given; otherwise ε is detected per resource. */
+    overlapToleranceNs?: number;
+    /** --group-by attribute, when given. */
+    groupBy?: string;
+    /** The outlier rule: `auto`, `pN`, or a duration in ns. */
+    outliers: string;
+    /** --top. */
+    top: number;
+  };
+  /** Detected start-time granularity (ε) per service: `1ms`, `1us` or `none`. */
+  granularity: Record<string, string>;
+}
+
+export interface ReportSection {
+  /** The span blamed for this section: 16 lowercase hex digits. */
+  spanId: string;
+  service: string;
+  operation: string;
+  /** Section start, Unix ns (decimal string), after clock-skew adjustment. */
+  startUnixNano: string;
+  /** Section length, ns. */
+  durationNs: number;
+  /** Present (true) when the span's status is error. */
+  error?: true;
+}
+
+export interface ReportTrace {
+  /** 32 lowercase hex digits. */
+  traceId: string;
+  /** Primary root's service. */
+  service: string;
+  /** Primary root's operation (span name). */
+  operation: string;
+  /** Endpoint this trace counts under (differs from service/operation only with --group-by). */
+  endpoint: { service: string; operation: string };
+  /** Primary root start, Unix ns (decimal string). */
+  startUnixNano: string;
+  /** Primary root duration, ns. */
+  durationNs: number;
+  /** Spans in the trace. */
+  spans: number;
+  /** Spans with error status in the trace. */
+  errors: number;
+  /** The primary root's critical path: sections in time order, adjacent sections of one span merged; they cover the root exactly. */
+  criticalPath: ReportSection[];
+  /** Orphan roots (parent missing) and extra parentless spans, each with its own path. */
+  otherRoots?: { spanId: string; service: string; operation: string; criticalPath: ReportSection[] }[];
+}
+
+export interface ReportEndpoint {
+  service: string;
+  operation: string;
+  /** Traces of this endpoint. */
+  traces: number;
+  /** Exact percentiles (nearest rank) of the primary root durations, ns. */
+  latencyNs: { p50: number; p90: number; p99: number; p999: number; max: number };
+  /** The same durations (ns) as an HdrHistogram, hdr-histogram-js compressed base64 encoding (3 significant digits); mergeable across runs. */
+  latencyHistogram: string;
+  /** Every (service, operation) ever on this endpoint's critical paths, by total path time, largest first. */
+  criticalPath: ReportComponent[];
+  /** The duration an outlier had to reach under the outlier rule, ns. */
+  outlierThresholdNs: number;
+  /** Outliers, slowest first, at most --top. */
+  outliers: ReportOutlier[];
+  /** A trace whose duration is the median: a typical example to compare outliers with. */
+  typicalTraceId?: string;
+}
+
+export interface ReportComponent {
+  service: string;
+  operation: string;
+  /** Traces where this component has time on the critical path. */
+  onPathTraces: number;
+  /** Its path time per trace (exact, over the traces where it is on the path) and summed over all traces, ns. */
+  selfNs: { p50: number; p90: number; p99: number; max: number; total: number };
+  /** Its path time summed over the endpoint's traces divided by the sum of their root durations (0..1). */
+  share: number;
+  /** On-path spans of this component with error status. */
+  errors: number;
+}
+
+export interface ReportOutlier {
+  traceId: string;
+  durationNs: number;
+  /** Trace start, Unix ns (decimal string). */
+  startUnixNano: string;
+  /** The component with the most path time in this trace. */
+  dominant: { service: string; operation: string; selfNs: number };
+  /** Per component: its path time here minus its median path time over all of the endpoint's traces (zeros included); positive ones, largest first. */
+  excess: { service: string; operation: string; ns: number }[];
+}
