@@ -34,6 +34,7 @@ const UNITS: Record<string, number> = { ns: 1, us: 1e3, 'µs': 1e3, ms: 1e6, s: 
 
 /** `250ms`, `1.5s`, `800us`, `42ns`, `2h`, `7d` -> integer nanoseconds; undefined if malformed. */
 export function parseDuration(s: string): number | undefined {
+  if (/^\s*0+\s*$/.test(s)) return 0;
   const m = /^(\d+(?:\.\d+)?)\s*(ns|us|µs|ms|s|m|h|d)$/.exec(s.trim());
   if (!m) return undefined;
   const unit = UNITS[m[2] ?? ''];
