@@ -12,19 +12,71 @@ export interface PathSection {
   readonly end: number;
 }
 
-/** The eligible, non-zero children of one parent that share one ε, by (end asc, start desc). */
-interface ChildSet {
-  readonly eps: number;
+/**
+ * Every parent's eligible, non-zero children in one set of typed arrays (no per-span objects:
+ * a 1M-span trace would otherwise allocate a million small structures): the children of p are
+ * order[off[p] .. off[p + 1]), sorted by (ε asc, end asc, start desc), so each ε class is a
+ * contiguous run. dsu[i] === i while order[i] is still a candidate; a picked (or hopeless)
+ * child points below itself, and lookups never go below their parent's range.
+ */
+interface Candidates {
+  readonly off: Int32Array;
   readonly order: Int32Array;
   readonly ends: Float64Array;
-  /** dsu[i] === i while order[i] is still a candidate; otherwise it points below. */
   readonly dsu: Int32Array;
+  /** Start of each ε run after the first, for the rare parents whose children differ in ε. */
+  readonly runs: Map<number, number[]>;
 }
 
-export function criticalPath(prep: PreparedTrace, root: number): PathSection[] {
+function candidates(prep: PreparedTrace): Candidates {
   const { ws, we, eps, eligible } = prep;
   const { childOffset, childIndex } = prep.trace;
-  const sets = new Map<number, ChildSet[]>();
+  const n = eligible.length;
+  const off = new Int32Array(n + 1);
+  for (let p = 0; p < n; p++) {
+    let c = 0;
+    for (let k = childOffset[p]; k < childOffset[p + 1]; k++) {
+      const x = childIndex[k];
+      if (eligible[x] === 1 && we[x] > ws[x]) c++; // zero-duration children are never on the path
+    }
+    off[p + 1] = off[p] + c;
+  }
+  const m = off[n];
+  const order = new Int32Array(m);
+  let w = 0;
+  for (let p = 0; p < n; p++) {
+    for (let k = childOffset[p]; k < childOffset[p + 1]; k++) {
+      const x = childIndex[k];
+      if (eligible[x] === 1 && we[x] > ws[x]) order[w++] = x;
+    }
+  }
+  const cmp = (a: number, b: number): number => eps[a] - eps[b] || we[a] - we[b] || ws[b] - ws[a] || b - a;
+  const runs = new Map<number, number[]>();
+  for (let p = 0; p < n; p++) {
+    const lo = off[p];
+    const hi = off[p + 1];
+    if (hi - lo > 1) {
+      order.subarray(lo, hi).sort(cmp);
+      if (eps[order[lo]] !== eps[order[hi - 1]]) {
+        const r: number[] = [];
+        for (let i = lo + 1; i < hi; i++) if (eps[order[i]] !== eps[order[i - 1]]) r.push(i);
+        runs.set(p, r);
+      }
+    }
+  }
+  const ends = new Float64Array(m);
+  const dsu = new Int32Array(m);
+  for (let i = 0; i < m; i++) {
+    ends[i] = we[order[i]];
+    dsu[i] = i;
+  }
+  return { off, order, ends, dsu, runs };
+}
+
+export function criticalPath(prep: PreparedTrace, root: number, shared?: Candidates): PathSection[] {
+  const { ws, we, eps } = prep;
+  const cand = shared ?? candidates(prep);
+  const { off, order, ends, dsu, runs } = cand;
   const out: PathSection[] = [];
 
   const emit = (span: number, s: number, e: number): void => {
@@ -34,60 +86,41 @@ export function criticalPath(prep: PreparedTrace, root: number): PathSection[] {
     else out.push({ span, start: s, end: e });
   };
 
-  const childSets = (p: number): ChildSet[] => {
-    let s = sets.get(p);
-    if (s) return s;
-    const byEps = new Map<number, number[]>();
-    for (let k = childOffset[p]; k < childOffset[p + 1]; k++) {
-      const c = childIndex[k];
-      if (eligible[c] !== 1 || we[c] <= ws[c]) continue; // zero-duration children are never on the path
-      const e = eps[c];
-      let list = byEps.get(e);
-      if (!list) byEps.set(e, (list = []));
-      list.push(c);
+  /** Best candidate in one ε run [lo, hi): latest end <= limit with a start before the cursor. */
+  const bestIn = (lo: number, hi: number, cursor: number, setterEps: number): number => {
+    if (lo >= hi) return -1;
+    const limit = cursor + Math.max(eps[order[lo]], setterEps);
+    let idx = find(dsu, upperBound(ends, lo, hi, limit) - 1, lo);
+    while (idx >= lo) {
+      if (ws[order[idx]] < cursor) return idx;
+      // Starts at or after the cursor: the cursor only moves back, so it never qualifies.
+      dsu[idx] = idx - 1;
+      idx = find(dsu, idx - 1, lo);
     }
-    s = [];
-    for (const [e, list] of byEps) {
-      list.sort((a, b) => we[a] - we[b] || ws[b] - ws[a] || b - a);
-      const order = Int32Array.from(list);
-      const ends = new Float64Array(order.length);
-      const dsu = new Int32Array(order.length);
-      for (let i = 0; i < order.length; i++) {
-        ends[i] = we[order[i]];
-        dsu[i] = i;
-      }
-      s.push({ eps: e, order, ends, dsu });
-    }
-    sets.set(p, s);
-    return s;
+    return -1;
   };
 
   /** The child of p whose end is latest and at most cursor + ε (ties: earlier start), removed from further picks. */
   const pick = (p: number, cursor: number, setterEps: number): number => {
-    let best = -1;
-    let bestSet: ChildSet | undefined;
-    let bestIdx = -1;
-    for (const set of childSets(p)) {
-      const limit = cursor + Math.max(set.eps, setterEps);
-      let idx = find(set.dsu, upperBound(set.ends, limit) - 1);
-      while (idx >= 0) {
-        const x = set.order[idx];
-        if (ws[x] >= cursor) {
-          // Starts at or after the cursor: the cursor only moves back, so it never qualifies.
-          set.dsu[idx] = idx - 1;
-          idx = find(set.dsu, idx - 1);
-          continue;
-        }
-        if (best < 0 || we[x] > we[best] || (we[x] === we[best] && ws[x] < ws[best])) {
-          best = x;
-          bestSet = set;
-          bestIdx = idx;
-        }
-        break;
+    const lo = off[p];
+    const hi = off[p + 1];
+    const r = runs.get(p);
+    let bestIdx: number;
+    if (r === undefined) bestIdx = bestIn(lo, hi, cursor, setterEps);
+    else {
+      bestIdx = -1;
+      const bounds = [lo, ...r, hi];
+      for (let k = 0; k + 1 < bounds.length; k++) {
+        const idx = bestIn(bounds[k] ?? 0, bounds[k + 1] ?? 0, cursor, setterEps);
+        if (idx < 0) continue;
+        const x = order[idx];
+        const b = bestIdx >= 0 ? order[bestIdx] : -1;
+        if (b < 0 || we[x] > we[b] || (we[x] === we[b] && ws[x] < ws[b])) bestIdx = idx;
       }
     }
-    if (bestSet) bestSet.dsu[bestIdx] = bestIdx - 1;
-    return best;
+    if (bestIdx < 0) return -1;
+    dsu[bestIdx] = bestIdx - 1;
+    return order[bestIdx];
   };
 
   const stack: number[] = [];
@@ -117,10 +150,14 @@ export function criticalPath(prep: PreparedTrace, root: number): PathSection[] {
   return out;
 }
 
-/** Number of elements <= v in a sorted array. */
-function upperBound(a: Float64Array, v: number): number {
-  let lo = 0;
-  let hi = a.length;
+/** Every root's path, sharing one candidate structure (roots never share spans). */
+export function criticalPaths(prep: PreparedTrace, roots: readonly number[]): PathSection[][] {
+  const cand = candidates(prep);
+  return roots.map((r) => criticalPath(prep, r, cand));
+}
+
+/** Index of the first element > v in the sorted range a[lo, hi). */
+function upperBound(a: Float64Array, lo: number, hi: number, v: number): number {
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
     if (a[mid] <= v) lo = mid + 1;
@@ -129,12 +166,12 @@ function upperBound(a: Float64Array, v: number): number {
   return lo;
 }
 
-/** Largest index <= i still alive, or -1; with path compression. */
-function find(dsu: Int32Array, i: number): number {
+/** Largest index in [lo, i] still alive, or a value below lo; with path compression. */
+function find(dsu: Int32Array, i: number, lo: number): number {
   let r = i;
-  while (r >= 0 && dsu[r] !== r) r = dsu[r];
+  while (r >= lo && dsu[r] !== r) r = dsu[r];
   let j = i;
-  while (j >= 0 && dsu[j] !== j) {
+  while (j >= lo && dsu[j] !== j) {
     const next = dsu[j];
     dsu[j] = r;
     j = next;

@@ -59,6 +59,8 @@ export interface EndpointStats {
   readonly typicalTraceId: string | undefined;
   /** The duration an outlier must reach under the policy. */
   readonly outlierThresholdNs: number;
+  /** Traces that reached it (outliers lists at most --top of them). */
+  readonly outlierCount: number;
 }
 
 export function componentKey(service: string, operation: string): string {
@@ -127,7 +129,7 @@ function endpointStats(traces: readonly TraceSummary[], policy: OutlierPolicy, t
 
   const sortedDur = Float64Array.from(durations).sort();
   const threshold =
-    policy.kind === 'auto' ? Math.max(latencyNs.p99, 1.5 * latencyNs.p50) : policy.kind === 'percentile' ? nearestRank(sortedDur, policy.p) : policy.ns;
+    policy.kind === 'auto' ? Math.max(latencyNs.p99, Math.ceil(1.5 * latencyNs.p50)) : policy.kind === 'percentile' ? nearestRank(sortedDur, policy.p) : policy.ns;
   const candidates = traces.filter((t) => t.durationNs >= threshold);
   candidates.sort((a, b) => b.durationNs - a.durationNs || (a.startNs < b.startNs ? -1 : a.startNs > b.startNs ? 1 : 0));
   const outliers: Outlier[] = candidates.slice(0, top).map((t) => {
@@ -159,6 +161,7 @@ function endpointStats(traces: readonly TraceSummary[], policy: OutlierPolicy, t
     outliers,
     typicalTraceId: typical?.traceId,
     outlierThresholdNs: threshold,
+    outlierCount: candidates.length,
   };
 }
 

@@ -3,7 +3,7 @@
 import type { Diagnostics } from '../src/model/diagnostics.js';
 import type { ResourceInfo } from '../src/model/span.js';
 import type { Trace } from '../src/model/trace-builder.js';
-import { criticalPath, type PathSection } from './critical-path.js';
+import { criticalPaths, type PathSection } from './critical-path.js';
 import { prepareTrace, type PreparedTrace } from './prepare.js';
 
 export interface AnalysisOptions {
@@ -37,11 +37,12 @@ export function analyzeTrace(trace: Trace, opts: AnalysisOptions, diag: Diagnost
   const prepared = prepareTrace(trace, { skewAdjust: opts.skewAdjust, epsilon }, diag);
   const root = prepared.primaryRoot;
   if (root < 0) return undefined;
+  const paths = criticalPaths(prepared, [root, ...prepared.otherRoots]);
   return {
     prepared,
     root,
     durationNs: prepared.we[root] - prepared.ws[root],
-    path: criticalPath(prepared, root),
-    otherRoots: prepared.otherRoots.map((r) => ({ root: r, path: criticalPath(prepared, r) })),
+    path: paths[0] ?? [],
+    otherRoots: prepared.otherRoots.map((r, i) => ({ root: r, path: paths[i + 1] ?? [] })),
   };
 }

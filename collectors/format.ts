@@ -12,6 +12,11 @@ export interface ImportContext {
   readonly file: string;
   readonly diag: Diagnostics;
   readonly resources: ResourceInterner;
+  /**
+   * Span attribute keys worth keeping; undefined keeps all. An analysis that reads no span
+   * attribute passes an empty set: converting and holding attributes is most of the memory.
+   */
+  readonly attributeKeys?: ReadonlySet<string>;
   /** Hands one valid span to the trace builder. */
   emit(span: SpanInput): void;
 }
@@ -29,11 +34,21 @@ export type PathKey = string | number;
  */
 export interface JsonFormat {
   readonly name: InputFormat;
-  handleValue(value: unknown, src: SourceRef, ctx: ImportContext): void;
+  /**
+   * Returns 'reparse' (having emitted nothing) when the value holds 64-bit integers that
+   * JSON.parse rounded; the reader then parses the text again through `preprocess`.
+   */
+  handleValue(value: unknown, src: SourceRef, ctx: ImportContext): void | 'reparse';
   descend(path: readonly PathKey[]): boolean;
   flush(path: readonly PathKey[]): boolean;
   /** Called once at the end of each input. */
   finish?(ctx: ImportContext): void;
-  /** Rewrites a line or piece before JSON.parse (OTLP quotes 64-bit integers so they stay exact). */
+  /**
+   * Rewrites text before JSON.parse (quoting 64-bit integers so they stay exact). Applied to
+   * every piece, unless `preprocessOnRequest`: then JSON Lines apply it only to a line that
+   * `handleValue` sent back with 'reparse' (OTLP: checking parsed times is cheaper than a regex
+   * over every line).
+   */
   preprocess?(text: string): string;
+  readonly preprocessOnRequest?: boolean;
 }

@@ -42,6 +42,8 @@ export interface InputSummary {
 
 export interface ReadOptions {
   format?: InputFormat;
+  /** Span attribute keys to keep (undefined: all); see ImportContext.attributeKeys. */
+  attributeKeys?: ReadonlySet<string>;
   /** Called with the bytes read so far, for progress display. */
   onBytes?: (bytesRead: number) => void;
 }
@@ -101,27 +103,41 @@ export async function readInput(path: string, sink: SpanSink, opts: ReadOptions 
   }
 
   let spans = 0;
+  const keys = opts.attributeKeys;
   const ctx: ImportContext = {
     file: path,
     diag: sink.diag,
     resources: sink.resources,
+    ...(keys ? { attributeKeys: keys } : {}),
     emit(span) {
       spans++;
-      sink.emit(span);
+      sink.emit(keys ? keepAttributes(span, keys) : span);
     },
   };
 
-  const peek = await it.peek(PEEK_BYTES);
+  let peek = await it.peek(PEEK_BYTES);
+  if (peek[0] === 0xef && peek[1] === 0xbb && peek[2] === 0xbf) {
+    // A UTF-8 byte order mark (Notepad, PowerShell) is not part of the JSON: JSON.parse rejects it.
+    it.skip(3);
+    peek = await it.peek(PEEK_BYTES);
+  }
   let format = opts.format;
   let detectedBy: InputSummary['detectedBy'] = 'forced';
   if (format === undefined) {
     format = detectFormat(peek, path);
     detectedBy = format === undefined ? 'empty' : 'content';
   }
+  const reportGunzipError = (): void => {
+    if (gunzipError !== undefined) {
+      sink.diag.add('input_truncated', `${path}: the gzip stream is damaged or incomplete (${gunzipError}); everything before the damage was kept`);
+    }
+  };
   if (format === undefined) {
     if (firstNonSpace(peek) >= 0) {
       throw new InputError(`${path}: not a trace format cpath reads (OTLP JSON or protobuf, Jaeger JSON, Zipkin v2 JSON); it starts with ${describeHead(peek)}. Use --input-format to force one.`);
     }
+    // Damage early in a gzip stream leaves nothing to read: say so rather than report an empty input.
+    reportGunzipError();
     return { file: path, format: undefined, detectedBy, gzip, bytes, spans: 0 };
   }
 
@@ -139,17 +155,33 @@ export async function readInput(path: string, sink: SpanSink, opts: ReadOptions 
     }
   } else {
     const fmt = JSON_FORMATS[format];
-    const onValue = (v: unknown, src: Parameters<JsonFormat['handleValue']>[1]): void => fmt.handleValue(v, src, ctx);
+    const onValue = (v: unknown, src: Parameters<JsonFormat['handleValue']>[1]): void | 'reparse' => fmt.handleValue(v, src, ctx);
     const lines = await isJsonLines(it, fmt);
-    const reader = lines ? new JsonLinesReader(path, sink.diag, fmt.preprocess, onValue) : new JsonDocumentReader(fmt, path, sink.diag, onValue);
+    const reader = lines ? new JsonLinesReader(path, sink.diag, fmt.preprocess, fmt.preprocessOnRequest === true, onValue) : new JsonDocumentReader(fmt, path, sink.diag, onValue);
     for await (const c of it.rest()) reader.push(c);
     reader.end();
     fmt.finish?.(ctx);
   }
-  if (gunzipError !== undefined) {
-    sink.diag.add('input_truncated', `${path}: the gzip stream is damaged or incomplete (${gunzipError}); everything before the damage was kept`);
-  }
+  reportGunzipError();
   return { file: path, format, detectedBy, gzip, bytes, spans };
+}
+
+/** The span with only the wanted attributes (formats that need all of them to read kind and status filter here). */
+function keepAttributes(span: SpanInput, keys: ReadonlySet<string>): SpanInput {
+  let extra = false;
+  for (const k in span.attributes) {
+    if (!keys.has(k)) {
+      extra = true;
+      break;
+    }
+  }
+  if (!extra) return span;
+  const attributes: SpanInput['attributes'] = {};
+  for (const k of keys) {
+    const v = span.attributes[k];
+    if (v !== undefined) attributes[k] = v;
+  }
+  return { ...span, attributes };
 }
 
 async function openRaw(path: string): Promise<AsyncIterable<unknown>> {
@@ -191,12 +223,33 @@ export function detectFormat(head: Buffer, name: string): InputFormat | undefine
     }
     if (best) return best;
     if (/^\s*(\{\s*\}|\[\s*\])\s*$/.test(text)) return /jaeger/i.test(name) ? 'jaeger' : /zipkin/i.test(name) ? 'zipkin' : 'otlp-json';
-    return undefined;
+    // A bare protobuf request can look like this too: 0x0a (a newline), then a length of 123 ('{') or 91 ('[').
+    return looksLikeBareRequest(head) ? 'otlp-proto' : undefined;
   }
   // Binary: a bare ExportTraceServiceRequest starts with field 1 (0x0a), a length-prefixed one with 0x00.
-  if (i === 0 && (b === 0x0a || b === 0x00)) return 'otlp-proto';
+  // 0x0a is also a newline, which firstNonSpace skips: look at the raw first byte.
+  if (head[0] === 0x00 || looksLikeBareRequest(head)) return 'otlp-proto';
   if (/\.(pb|binpb|proto|protobuf)(\.gz)?$/i.test(name) && i === 0) return 'otlp-proto';
   return undefined;
+}
+
+/**
+ * Field 1 (0x0a), a varint length, then the first field of a ResourceSpans (resource 0x0a,
+ * scope_spans 0x12, schema_url 0x1a, legacy instrumentation_library_spans 0xc2 0x3e) or an empty
+ * one; text that merely starts with a newline does not look like this.
+ */
+function looksLikeBareRequest(head: Buffer): boolean {
+  if (head[0] !== 0x0a) return false;
+  let len = 0;
+  for (let p = 1, shift = 0; p < head.length && shift < 35; p++, shift += 7) {
+    const c = head[p] ?? 0;
+    len += (c & 0x7f) * 2 ** shift;
+    if ((c & 0x80) === 0) {
+      const t = head[p + 1];
+      return len === 0 || t === undefined || t === 0x0a || t === 0x12 || t === 0x1a || t === 0xc2;
+    }
+  }
+  return false;
 }
 
 /** JSON Lines when the first line is complete and parses on its own; otherwise one streamed document. */
@@ -260,6 +313,14 @@ class ChunkIterator {
     }
     if (this.buffered.length > 1) this.buffered = [Buffer.concat(this.buffered)];
     return this.buffered[0] ?? Buffer.alloc(0);
+  }
+
+  /** Drops the first `n` bytes, which the last peek() returned. */
+  skip(n: number): void {
+    const b = this.buffered[0];
+    if (!b) return;
+    this.buffered[0] = b.subarray(n);
+    this.bufferedLen -= n;
   }
 
   /** Everything: what was peeked, then the rest. */

@@ -85,6 +85,9 @@ export class JsonDocumentReader {
             i++;
             break;
           }
+          // A stray ',', '}' or ']' between top-level values would be an empty capture that
+          // consumes nothing (and 'afterValue' without a container does not consume either).
+          if (!top && (b === 0x2c || b === 0x5d || b === 0x7d)) return this.fail(this.base + i, `expected a value, found ${describeByte(b)}`);
           capStart = i;
           i = this.startValue(buf, i);
           break;

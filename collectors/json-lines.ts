@@ -12,7 +12,9 @@ export class JsonLinesReader {
     private readonly file: string,
     private readonly diag: Diagnostics,
     private readonly preprocess: ((text: string) => string) | undefined,
-    private readonly onValue: (value: unknown, src: SourceRef) => void,
+    /** Apply `preprocess` only when onValue asks for a reparse. */
+    private readonly onRequest: boolean,
+    private readonly onValue: (value: unknown, src: SourceRef) => void | 'reparse',
   ) {}
 
   push(buf: Buffer): void {
@@ -46,7 +48,7 @@ export class JsonLinesReader {
     this.line++;
     let text = bytes.toString('utf8');
     if (text.length === 0 || /^\s*$/.test(text)) return;
-    if (this.preprocess) text = this.preprocess(text);
+    if (this.preprocess && !this.onRequest) text = this.preprocess(text);
     let value: unknown;
     try {
       value = JSON.parse(text);
@@ -58,6 +60,10 @@ export class JsonLinesReader {
       }
       return;
     }
-    this.onValue(value, { file: this.file, line: this.line });
+    const src = { file: this.file, line: this.line };
+    if (this.onValue(value, src) === 'reparse' && this.preprocess && this.onRequest) {
+      // Rare: 64-bit integers written as bare numbers. Parse once more with them quoted.
+      this.onValue(JSON.parse(this.preprocess(text)), src);
+    }
   }
 }

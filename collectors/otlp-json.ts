@@ -1,5 +1,6 @@
 // OTLP/JSON: an ExportTraceServiceRequest / TracesData object, an array of them, JSON Lines of
 // them (the Collector's file exporter), or Tempo's {"batches": [...]}.
+import { asArray, isObject } from '../src/model/json-value.js';
 import type { JsonFormat, PathKey } from './format.js';
 import { convertOtlp, isResourceSpansKey, isScopeSpansKey } from './otlp-convert.js';
 
@@ -11,7 +12,9 @@ const HAS_BIG_INT = /(?:Nano|nano|[vV]alue)"\s*:\s*-?\d{16}/;
 export const otlpJson: JsonFormat = {
   name: 'otlp-json',
   handleValue(value, src, ctx) {
+    if (hasRoundedTimes(value)) return 'reparse';
     convertOtlp(value, src, ctx);
+    return undefined;
   },
   // Walk into [i] / resourceSpans / [j] / scopeSpans / [k] / spans so that one huge resource
   // never has to be one string; flush each ResourceSpans (its resource and scope are inside).
@@ -28,10 +31,37 @@ export const otlpJson: JsonFormat = {
     const q = stripRootIndex(p);
     return q.length === 2 && isResourceSpansKey(q[0]) && typeof q[1] === 'number';
   },
+  preprocessOnRequest: true,
   preprocess(text) {
     return HAS_BIG_INT.test(text) ? text.replace(BIG_INT_FIELD, '"$1"$2:$3"$4"') : text;
   },
 };
+
+/**
+ * True when a span time is a JSON number beyond 2^53, i.e. JSON.parse rounded it. Checking the
+ * parsed value costs two typeof tests per span; a regex over every line cost more than that.
+ */
+function hasRoundedTimes(v: unknown): boolean {
+  if (Array.isArray(v)) return v.some(hasRoundedTimes);
+  if (!isObject(v)) return false;
+  for (const k of ['resourceSpans', 'resource_spans', 'batches']) {
+    for (const rs of asArray(v[k]) ?? []) {
+      if (!isObject(rs)) continue;
+      for (const sk of ['scopeSpans', 'scope_spans', 'instrumentationLibrarySpans', 'instrumentation_library_spans']) {
+        for (const ss of asArray(rs[sk]) ?? []) {
+          if (!isObject(ss)) continue;
+          for (const sp of asArray(ss['spans']) ?? []) {
+            if (!isObject(sp)) continue;
+            for (const t of [sp['startTimeUnixNano'], sp['endTimeUnixNano'], sp['start_time_unix_nano'], sp['end_time_unix_nano']]) {
+              if (typeof t === 'number' && !Number.isSafeInteger(t)) return true;
+            }
+          }
+        }
+      }
+    }
+  }
+  return false;
+}
 
 /** A top-level array of requests puts an index in front of every path. */
 function stripRootIndex(p: readonly PathKey[]): readonly PathKey[] {

@@ -5,11 +5,11 @@ import { aggregateEndpoints, componentKey, type ComponentTime, type OutlierPolic
 import { isEmptyFilter, matchesContent, matchesTime, type TraceFilter } from '../analysis/filters.js';
 import { detectGranularity } from '../analysis/granularity.js';
 import { analyzeTrace, type TraceAnalysis } from '../analysis/trace-analysis.js';
-import type { PathSection } from '../analysis/critical-path.js';
 import { Diagnostics } from './model/diagnostics.js';
 import { ResourceInterner, stringifyAttr } from './model/span.js';
 import { TraceSetBuilder, type Trace } from './model/trace-builder.js';
-import type { AnalyzeReport, ReportSection, ReportTrace } from './report/types.js';
+import type { AnalyzeReport, ReportTrace } from './report/types.js';
+import { toReportTrace, type AnalysedTrace } from './report/trace-json.js';
 import { VERSION } from './version.js';
 
 export interface AnalyzeOptions {
@@ -23,8 +23,14 @@ export interface AnalyzeOptions {
   /** How the outlier rule was written, for the report. */
   readonly outliersLabel: string;
   readonly top: number;
-  /** Keep each trace's spans and analysis for a waterfall. */
+  /** Keep this trace's spans and analysis for a waterfall. */
   readonly keepTrace?: string;
+  /**
+   * Where each analysed trace goes, in start-time order: by default into `report.traces`;
+   * `false` skips building them (the text report needs none); a function streams them (JSON
+   * output of big inputs), and may return a promise to apply backpressure.
+   */
+  readonly traces?: false | ((t: AnalysedTrace) => void | Promise<void>);
   readonly onBytes?: (file: string, bytesRead: number) => void;
 }
 
@@ -40,10 +46,22 @@ export async function analyzeFiles(opts: AnalyzeOptions): Promise<AnalyzeResult>
   const builder = new TraceSetBuilder(diag);
   const sink = { diag, resources: new ResourceInterner(), emit: (s: Parameters<TraceSetBuilder['add']>[0]) => builder.add(s) };
   const inputs: InputSummary[] = [];
+  // Span attributes are most of the memory: keep only those a filter or --group-by reads,
+  // unless a waterfall will show one trace in full.
+  const attributeKeys = opts.keepTrace !== undefined ? undefined : new Set([...(opts.groupBy !== undefined ? [opts.groupBy] : []), ...(opts.filter.where ?? []).map((w) => w.key)]);
   for (const file of opts.files) {
-    inputs.push(await readInput(file, sink, { ...(opts.inputFormat ? { format: opts.inputFormat } : {}), onBytes: (b) => opts.onBytes?.(file, b) }));
+    inputs.push(
+      await readInput(file, sink, {
+        ...(opts.inputFormat ? { format: opts.inputFormat } : {}),
+        ...(attributeKeys ? { attributeKeys } : {}),
+        onBytes: (b) => opts.onBytes?.(file, b),
+      }),
+    );
   }
   const set = builder.build();
+  // Report order is trace start order; sort before analysing so traces can be streamed out,
+  // and drop each one once analysed.
+  const queue: (Trace | undefined)[] = sortByRootStart(set.traces);
   const granularity = detectGranularity(set.traces);
   const analysisOpts = { skewAdjust: opts.skewAdjust, granularity, ...(opts.overlapToleranceNs !== undefined ? { overlapToleranceNs: opts.overlapToleranceNs } : {}) };
 
@@ -52,7 +70,10 @@ export async function analyzeFiles(opts: AnalyzeOptions): Promise<AnalyzeResult>
   let kept: AnalyzeResult['kept'];
   let excluded = 0;
   const filtering = !isEmptyFilter(opts.filter);
-  for (const trace of set.traces) {
+  for (let qi = 0; qi < queue.length; qi++) {
+    const trace = queue[qi];
+    queue[qi] = undefined;
+    if (!trace) continue;
     if (filtering && !matchesContent(trace, opts.filter)) {
       excluded++;
       continue;
@@ -87,27 +108,15 @@ export async function analyzeFiles(opts: AnalyzeOptions): Promise<AnalyzeResult>
       }
     }
     summaries.push({ traceId: trace.traceId, service: root.resource.service, operation: endpointOp, startNs, durationNs: analysis.durationNs, components });
-    let errors = 0;
-    for (const s of trace.spans) if (s.status === 'error') errors++;
-    const other = analysis.otherRoots.map((o) => {
-      const r = trace.spans[o.root];
-      return { spanId: r?.spanId ?? '', service: r?.resource.service ?? '', operation: r?.name ?? '', criticalPath: sections(trace, o.path) };
-    });
-    reportTraces.push({
-      traceId: trace.traceId,
-      service: root.resource.service,
-      operation: root.name,
-      endpoint: { service: root.resource.service, operation: endpointOp },
-      startUnixNano: startNs.toString(),
-      durationNs: analysis.durationNs,
-      spans: trace.spans.length,
-      errors,
-      criticalPath: sections(trace, analysis.path),
-      ...(other.length > 0 ? { otherRoots: other } : {}),
-    });
+    if (opts.traces === false) continue;
+    const at: AnalysedTrace = { trace, analysis, startNs, endpoint: { service: root.resource.service, operation: endpointOp } };
+    if (opts.traces === undefined) reportTraces.push(toReportTrace(at));
+    else {
+      const wait = opts.traces(at);
+      if (wait) await wait;
+    }
   }
   if (excluded > 0) diag.add('filter_excluded', `${excluded} of ${set.traces.length} traces did not match the filters`, excluded);
-  reportTraces.sort((a, b) => cmpBig(a.startUnixNano, b.startUnixNano) || (a.traceId < b.traceId ? -1 : 1));
 
   const endpoints = aggregateEndpoints(summaries, opts.outliers, opts.top);
   const gran: Record<string, string> = {};
@@ -125,7 +134,7 @@ export async function analyzeFiles(opts: AnalyzeOptions): Promise<AnalyzeResult>
       formats: inputs.map((i) => i.format ?? 'empty'),
       spans: set.spanCount,
       traces: set.traces.length,
-      tracesAnalysed: reportTraces.length,
+      tracesAnalysed: summaries.length,
       settings: {
         skewAdjust: opts.skewAdjust,
         ...(opts.overlapToleranceNs !== undefined ? { overlapToleranceNs: opts.overlapToleranceNs } : {}),
@@ -145,6 +154,7 @@ export async function analyzeFiles(opts: AnalyzeOptions): Promise<AnalyzeResult>
       latencyHistogram: e.latencyHistogram,
       criticalPath: e.criticalPath.map((c) => ({ ...c, selfNs: { ...c.selfNs } })),
       outlierThresholdNs: e.outlierThresholdNs,
+      outlierCount: e.outlierCount,
       outliers: e.outliers.map((o) => ({ traceId: o.traceId, durationNs: o.durationNs, startUnixNano: o.startNs.toString(), dominant: o.dominant, excess: [...o.excess] })),
       ...(e.typicalTraceId !== undefined ? { typicalTraceId: e.typicalTraceId } : {}),
     })),
@@ -152,22 +162,20 @@ export async function analyzeFiles(opts: AnalyzeOptions): Promise<AnalyzeResult>
   return { report, inputs, ...(kept ? { kept } : {}) };
 }
 
-export function sections(trace: Trace, path: readonly PathSection[]): ReportSection[] {
-  return path.map((sec) => {
-    const s = trace.spans[sec.span];
-    return {
-      spanId: s?.spanId ?? '',
-      service: s?.resource.service ?? '',
-      operation: s?.name ?? '',
-      startUnixNano: (trace.baseNs + BigInt(sec.start)).toString(),
-      durationNs: sec.end - sec.start,
-      ...(s?.status === 'error' ? { error: true as const } : {}),
-    };
+/** Traces by their primary root's start (the earliest parentless span), then id. */
+function sortByRootStart(traces: readonly Trace[]): Trace[] {
+  const key = new Map<Trace, bigint>();
+  for (const t of traces) {
+    let best = Infinity;
+    for (let i = 0; i < t.spans.length; i++) if (t.parent[i] === -1 && (t.start[i] ?? Infinity) < best) best = t.start[i] ?? Infinity;
+    // baseNs is each trace's own origin: compare absolute starts, exactly.
+    key.set(t, t.baseNs + BigInt(Number.isFinite(best) ? best : 0));
+  }
+  return [...traces].sort((a, b) => {
+    const x = key.get(a) ?? 0n;
+    const y = key.get(b) ?? 0n;
+    return x < y ? -1 : x > y ? 1 : a.traceId < b.traceId ? -1 : a.traceId > b.traceId ? 1 : 0;
   });
-}
-
-function cmpBig(a: string, b: string): number {
-  return a.length - b.length || (a < b ? -1 : a > b ? 1 : 0);
 }
 
 function rankGran(l: string): number {

@@ -7,7 +7,8 @@ import { renderText } from '../report/text.js';
 import { renderWaterfall } from '../report/waterfall.js';
 import { VERSION } from '../version.js';
 import { UsageError, collect, durationOpt, outliersOpt, positiveIntOpt, timeOpt, traceIdOpt, whereOpt } from './options.js';
-import { Progress, writeOutput } from './output.js';
+import { JsonReportWriter } from '../report/json.js';
+import { Progress, openOutput } from './output.js';
 
 interface AnalyzeFlags {
   inputFormat?: InputFormat;
@@ -78,6 +79,8 @@ async function runAnalyze(inputs: string[], f: AnalyzeFlags): Promise<void> {
   };
   if (inputs.filter((i) => i === '-').length > 1) throw new UsageError('stdin (-) can be given only once');
 
+  const out = await openOutput(f.output);
+  const json = f.format === 'json' && trace === undefined ? new JsonReportWriter(out, `cpath ${VERSION}`) : undefined;
   const progress = new Progress(f.progress && process.stderr.isTTY === true);
   const sizes = new Map<string, number | undefined>();
   for (const i of inputs) sizes.set(i, await inputSize(i));
@@ -94,6 +97,7 @@ async function runAnalyze(inputs: string[], f: AnalyzeFlags): Promise<void> {
       outliersLabel: outliers.kind === 'duration' ? String(outliers.ns) : f.outliers,
       top,
       ...(trace !== undefined ? { keepTrace: trace } : {}),
+      traces: json ? (t) => json.trace(t) : false,
       onBytes: (file, b) => {
         const size = sizes.get(file);
         progress.update(`reading ${file}  ${size ? `${Math.floor((b / size) * 100)}%  ` : ''}${(b / 1e6).toFixed(0)} MB`);
@@ -109,11 +113,13 @@ async function runAnalyze(inputs: string[], f: AnalyzeFlags): Promise<void> {
   }
   if (trace !== undefined) {
     if (!result.kept) throw new InputError(`trace ${trace} is not in the input${report.input.traces !== report.input.tracesAnalysed ? ' (or the filters excluded it)' : ''}`);
-    await writeOutput(renderWaterfall(result.kept.trace, result.kept.analysis), f.output);
-    return;
+    out.write(renderWaterfall(result.kept.trace, result.kept.analysis));
+  } else if (json) {
+    await json.end(report);
+  } else {
+    out.write(renderText(report));
   }
-  const text = f.format === 'json' ? `${JSON.stringify(report, null, 1)}\n` : renderText(report);
-  await writeOutput(text, f.output);
+  await out.close();
 }
 
 /** Runs the CLI; returns the exit status. */

@@ -1,19 +1,48 @@
 // Where a command's result goes (-o FILE or stdout), and the stderr progress line.
-import { writeFile } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
+import { once } from 'node:events';
+import type { Writable } from 'node:stream';
+import type { TextSink } from '../report/json.js';
 import { UsageError } from './options.js';
 
-export async function writeOutput(text: string, file: string | undefined): Promise<void> {
-  if (file !== undefined && file !== '-') {
+/** An output opened up front, so that an unwritable -o fails before a long analysis. */
+export interface Output extends TextSink {
+  close(): Promise<void>;
+}
+
+export async function openOutput(file: string | undefined): Promise<Output> {
+  let stream: Writable;
+  if (file === undefined || file === '-') stream = process.stdout;
+  else {
     try {
-      await writeFile(file, text);
+      const fh = await open(file, 'w');
+      stream = fh.createWriteStream();
     } catch (e) {
       throw new UsageError(`-o ${file}: cannot write (${e instanceof Error ? e.message : String(e)})`);
     }
-    return;
   }
-  await new Promise<void>((resolve, reject) => {
-    process.stdout.write(text, (err) => (err ? reject(err) : resolve()));
+  let failed: Error | undefined;
+  stream.on('error', (e) => {
+    failed = e;
   });
+  return {
+    write: (text) => stream.write(text),
+    drained: async () => {
+      if (failed) throw failed;
+      await once(stream, 'drain');
+    },
+    close: async () => {
+      if (stream === process.stdout) {
+        await new Promise<void>((resolve) => {
+          if (process.stdout.writableLength === 0) resolve();
+          else process.stdout.once('drain', () => resolve());
+        });
+      } else {
+        await new Promise<void>((resolve, reject) => stream.end((err?: Error | null) => (err ? reject(err) : resolve())));
+      }
+      if (failed) throw failed;
+    },
+  };
 }
 
 /** A one-line progress display on stderr, only on a terminal and only after the first second. */

@@ -136,6 +136,20 @@ export function hostIdentity(service: string, attrs: Attributes): string {
 /** Interns resources so that identical ones share one object (and one granularity class). */
 export class ResourceInterner {
   private readonly byKey = new Map<string, ResourceInfo>();
+  private readonly strings = new Map<string, string>();
+
+  /**
+   * One copy of a repeating string (trace ids, span names): a million spans otherwise hold a
+   * million copies, and the garbage collector copies each of them. Bounded, for names that
+   * embed ids.
+   */
+  string(s: string): string {
+    const hit = this.strings.get(s);
+    if (hit !== undefined) return hit;
+    if (this.strings.size >= 200_000) this.strings.clear();
+    this.strings.set(s, s);
+    return s;
+  }
 
   intern(attributes: Attributes, fallbackService = 'unknown_service'): ResourceInfo {
     const key = stableKey(attributes);

@@ -74,8 +74,10 @@ export function formatUnixNano(ns: bigint): string {
 export function formatDuration(ns: number): string {
   const a = Math.abs(ns);
   const [div, unit] = a < 1e3 ? [1, 'ns'] : a < 1e6 ? [1e3, 'µs'] : a < 1e9 ? [1e6, 'ms'] : [1e9, 's'];
-  const v = ns / div;
   if (div === 1) return `${ns} ns`;
-  const av = Math.abs(v);
+  const v = ns / div;
+  // Pick the decimals from the value as it will be rounded: 9.996 ms prints as 10.0 ms.
+  const av = Math.abs(Number(v.toPrecision(3)));
+  if (av >= 1000 && unit !== 's') return formatDuration(Math.sign(ns) * 1000 * div);
   return `${av >= 100 ? v.toFixed(0) : av >= 10 ? v.toFixed(1) : v.toFixed(2)} ${unit}`;
 }

@@ -31,13 +31,10 @@ export interface TraceSet {
 
 interface Pending {
   readonly spans: SpanInput[];
-  readonly index: Map<string, number>;
 }
 
 export class TraceSetBuilder {
   private readonly pending = new Map<string, Pending>();
-  private spanCount = 0;
-
   constructor(private readonly diag: Diagnostics) {}
 
   add(span: SpanInput): void {
@@ -48,32 +45,45 @@ export class TraceSetBuilder {
     }
     let p = this.pending.get(s.traceId);
     if (!p) {
-      p = { spans: [], index: new Map() };
+      p = { spans: [] };
       this.pending.set(s.traceId, p);
     }
-    const seen = p.index.get(s.spanId);
-    if (seen !== undefined) {
-      const first = p.spans[seen];
-      this.diag.add('span_duplicate', () => `${formatSource(s.source)}: span ${s.spanId} of trace ${s.traceId} repeats the one at ${first ? formatSource(first.source) : '?'}`);
-      return;
-    }
-    p.index.set(s.spanId, p.spans.length);
+    // Resends are dropped in build(): a span-id index per trace held through the whole
+    // import cost more memory (and garbage-collection time) than building it once per trace.
     p.spans.push(s);
-    this.spanCount++;
   }
 
   /** Builds every trace; the builder is empty afterwards. */
   build(): TraceSet {
     const traces: Trace[] = [];
-    for (const [traceId, p] of this.pending) traces.push(this.buildTrace(traceId, p));
+    let spanCount = 0;
+    for (const [traceId, p] of this.pending) {
+      const t = this.buildTrace(traceId, p.spans);
+      spanCount += t.spans.length;
+      traces.push(t);
+    }
     this.pending.clear();
-    const spanCount = this.spanCount;
-    this.spanCount = 0;
     return { traces, spanCount };
   }
 
-  private buildTrace(traceId: string, p: Pending): Trace {
-    const { spans, index } = p;
+  private buildTrace(traceId: string, input: readonly SpanInput[]): Trace {
+    // Index by span id, keeping the first of any resends.
+    const index = new Map<string, number>();
+    let kept: SpanInput[] | undefined;
+    for (let i = 0; i < input.length; i++) {
+      const s = input[i];
+      if (!s) continue;
+      const f = index.get(s.spanId);
+      if (f === undefined) {
+        index.set(s.spanId, kept ? kept.length : i);
+        kept?.push(s);
+      } else {
+        kept ??= input.slice(0, i);
+        const first = kept[f];
+        this.diag.add('span_duplicate', () => `${formatSource(s.source)}: span ${s.spanId} of trace ${traceId} repeats the one at ${first ? formatSource(first.source) : '?'}`);
+      }
+    }
+    const spans = kept ?? input;
     const n = spans.length;
     let base = spans[0]?.startNs ?? 0n;
     for (const s of spans) if (s.startNs < base) base = s.startNs;

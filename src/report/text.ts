@@ -40,7 +40,8 @@ function renderEndpoint(e: ReportEndpoint): string[] {
   if (e.outliers.length === 0) {
     out.push(`  outliers  none at or above ${formatDuration(e.outlierThresholdNs)}`);
   } else {
-    out.push(`  outliers  ${e.outliers.length} at or above ${formatDuration(e.outlierThresholdNs)}, slowest first:`);
+    const shown = e.outliers.length < e.outlierCount ? ` (the slowest ${e.outliers.length} listed; --top raises it)` : '';
+    out.push(`  outliers  ${e.outlierCount} at or above ${formatDuration(e.outlierThresholdNs)}${shown}, slowest first:`);
     for (const o of e.outliers.slice(0, TOP_OUTLIERS)) {
       const ex = o.excess
         .slice(0, 3)

@@ -94,6 +94,8 @@ export interface ReportEndpoint {
   criticalPath: ReportComponent[];
   /** The duration an outlier had to reach under the outlier rule, ns. */
   outlierThresholdNs: number;
+  /** Traces at or above the threshold; `outliers` lists the slowest --top of them. */
+  outlierCount: number;
   /** Outliers, slowest first, at most --top. */
   outliers: ReportOutlier[];
   /** A trace whose duration is the median: a typical example to compare outliers with. */

@@ -1,0 +1,131 @@
+// One analysed trace as a report entry: as an object (the library API) and straight to JSON
+// text (streaming big reports: no intermediate objects per section). Both give the same JSON;
+// a test checks it.
+import type { PathSection } from '../../analysis/critical-path.js';
+import type { TraceAnalysis } from '../../analysis/trace-analysis.js';
+import type { Trace } from '../model/trace-builder.js';
+import type { ReportSection, ReportTrace } from './types.js';
+
+export interface AnalysedTrace {
+  readonly trace: Trace;
+  readonly analysis: TraceAnalysis;
+  /** Primary root start, Unix ns. */
+  readonly startNs: bigint;
+  readonly endpoint: { readonly service: string; readonly operation: string };
+}
+
+export function toReportTrace(a: AnalysedTrace): ReportTrace {
+  const { trace, analysis } = a;
+  const root = trace.spans[analysis.root];
+  const other = analysis.otherRoots.map((o) => {
+    const r = trace.spans[o.root];
+    return { spanId: r?.spanId ?? '', service: r?.resource.service ?? '', operation: r?.name ?? '', criticalPath: sections(trace, o.path) };
+  });
+  return {
+    traceId: trace.traceId,
+    service: root?.resource.service ?? '',
+    operation: root?.name ?? '',
+    endpoint: { service: a.endpoint.service, operation: a.endpoint.operation },
+    startUnixNano: a.startNs.toString(),
+    durationNs: analysis.durationNs,
+    spans: trace.spans.length,
+    errors: countErrors(trace),
+    criticalPath: sections(trace, analysis.path),
+    ...(other.length > 0 ? { otherRoots: other } : {}),
+  };
+}
+
+export function sections(trace: Trace, path: readonly PathSection[]): ReportSection[] {
+  return path.map((sec) => {
+    const s = trace.spans[sec.span];
+    return {
+      spanId: s?.spanId ?? '',
+      service: s?.resource.service ?? '',
+      operation: s?.name ?? '',
+      startUnixNano: (trace.baseNs + BigInt(sec.start)).toString(),
+      durationNs: sec.end - sec.start,
+      ...(s?.status === 'error' ? { error: true as const } : {}),
+    };
+  });
+}
+
+function countErrors(trace: Trace): number {
+  let n = 0;
+  for (const s of trace.spans) if (s.status === 'error') n++;
+  return n;
+}
+
+/** Serialises report entries; caches the JSON of service and operation names, which repeat. */
+export class TraceJsonWriter {
+  private readonly quoted = new Map<string, string>();
+
+  json(a: AnalysedTrace): string {
+    return [...this.chunks(a)].join('');
+  }
+
+  /** The JSON text in pieces of about 64 KiB: a trace of a million sections never becomes one growing string. */
+  *chunks(a: AnalysedTrace): Generator<string> {
+    const { trace, analysis } = a;
+    const root = trace.spans[analysis.root];
+    const base = splitNs(trace.baseNs);
+    yield `{"traceId":"${trace.traceId}","service":${this.q(root?.resource.service ?? '')},"operation":${this.q(root?.name ?? '')},"endpoint":{"service":${this.q(a.endpoint.service)},"operation":${this.q(a.endpoint.operation)}},"startUnixNano":"${a.startNs}","durationNs":${analysis.durationNs},"spans":${trace.spans.length},"errors":${countErrors(trace)},"criticalPath":`;
+    yield* this.path(trace, analysis.path, base);
+    if (analysis.otherRoots.length > 0) {
+      yield ',"otherRoots":[';
+      for (let i = 0; i < analysis.otherRoots.length; i++) {
+        const o = analysis.otherRoots[i];
+        if (!o) continue;
+        const r = trace.spans[o.root];
+        yield `${i > 0 ? ',' : ''}{"spanId":"${r?.spanId ?? ''}","service":${this.q(r?.resource.service ?? '')},"operation":${this.q(r?.name ?? '')},"criticalPath":`;
+        yield* this.path(trace, o.path, base);
+        yield '}';
+      }
+      yield ']';
+    }
+    yield '}';
+  }
+
+  private *path(trace: Trace, path: readonly PathSection[], base: SplitNs): Generator<string> {
+    let out = '[';
+    for (let i = 0; i < path.length; i++) {
+      const sec = path[i];
+      if (!sec) continue;
+      const s = trace.spans[sec.span];
+      out += `${i > 0 ? ',' : ''}{"spanId":"${s?.spanId ?? ''}","service":${this.q(s?.resource.service ?? '')},"operation":${this.q(s?.name ?? '')},"startUnixNano":"${addNs(base, sec.start)}","durationNs":${sec.end - sec.start}${s?.status === 'error' ? ',"error":true' : ''}}`;
+      if (out.length >= 65536) {
+        yield out;
+        out = '';
+      }
+    }
+    yield `${out}]`;
+  }
+
+  private q(s: string): string {
+    let j = this.quoted.get(s);
+    if (j === undefined) {
+      if (this.quoted.size > 100_000) this.quoted.clear();
+      j = JSON.stringify(s);
+      this.quoted.set(s, j);
+    }
+    return j;
+  }
+}
+
+/** A Unix-ns bigint as whole milliseconds + the nanoseconds within, both exact doubles. */
+interface SplitNs {
+  readonly ms: number;
+  readonly ns: number;
+}
+
+function splitNs(v: bigint): SplitNs {
+  return { ms: Number(v / 1_000_000n), ns: Number(v % 1_000_000n) };
+}
+
+/** Decimal text of base + rel (rel a non-negative integer ns offset) without bigint arithmetic. */
+export function addNs(base: SplitNs, rel: number): string {
+  const t = base.ns + rel;
+  const carry = Math.floor(t / 1e6);
+  const ms = base.ms + carry;
+  const ns = t - carry * 1e6;
+  return ms === 0 ? String(ns) : `${ms}${String(ns).padStart(6, '0')}`;
+}
