@@ -113,11 +113,11 @@ async function runAnalyze(inputs: string[], f: AnalyzeFlags): Promise<void> {
   }
   if (trace !== undefined) {
     if (!result.kept) throw new InputError(`trace ${trace} is not in the input${report.input.traces !== report.input.tracesAnalysed ? ' (or the filters excluded it)' : ''}`);
-    out.write(renderWaterfall(result.kept.trace, result.kept.analysis));
+    out.writeText(renderWaterfall(result.kept.trace, result.kept.analysis));
   } else if (json) {
     await json.end(report);
   } else {
-    out.write(renderText(report));
+    out.writeText(renderText(report));
   }
   await out.close();
 }

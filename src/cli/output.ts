@@ -2,11 +2,12 @@
 import { open } from 'node:fs/promises';
 import { once } from 'node:events';
 import type { Writable } from 'node:stream';
-import type { TextSink } from '../report/json.js';
+import type { ByteSink } from '../report/json.js';
 import { UsageError } from './options.js';
 
 /** An output opened up front, so that an unwritable -o fails before a long analysis. */
-export interface Output extends TextSink {
+export interface Output extends ByteSink {
+  writeText(text: string): void;
   close(): Promise<void>;
 }
 
@@ -26,7 +27,10 @@ export async function openOutput(file: string | undefined): Promise<Output> {
     failed = e;
   });
   return {
-    write: (text) => stream.write(text),
+    write: (data) => stream.write(data),
+    writeText: (text) => {
+      stream.write(text);
+    },
     drained: async () => {
       if (failed) throw failed;
       await once(stream, 'drain');

@@ -4,45 +4,69 @@
 import { TraceJsonWriter, type AnalysedTrace } from './trace-json.js';
 import type { AnalyzeReport } from './types.js';
 
-/** Where the text goes; returns false when the caller should wait for `drained()`. */
-export interface TextSink {
-  write(text: string): boolean;
+/** Where the bytes go; write returns false when the caller should wait for `drained()`. */
+export interface ByteSink {
+  write(data: Uint8Array): boolean;
   drained(): Promise<void>;
 }
 
-const FLUSH_AT = 1 << 20;
+const CHUNK = 1 << 20;
 
 export class JsonReportWriter {
-  private buf = '';
+  private buf = Buffer.allocUnsafe(CHUNK);
+  private off = 0;
   private count = 0;
+  private blocked = false;
   private readonly traces = new TraceJsonWriter();
 
   constructor(
-    private readonly out: TextSink,
+    private readonly out: ByteSink,
     generator: string,
   ) {
-    this.buf = `{"version":1,"generator":${JSON.stringify(generator)},"traces":[`;
+    this.put(`{"version":1,"generator":${JSON.stringify(generator)},"traces":[`);
   }
 
   /** Adds one trace; resolves when the sink can take more. */
   async trace(t: AnalysedTrace): Promise<void> {
-    this.buf += this.count++ === 0 ? '\n' : ',\n';
-    for (const piece of this.traces.chunks(t)) {
-      this.buf += piece;
-      if (this.buf.length >= FLUSH_AT) await this.flush();
-    }
+    this.put(this.count++ === 0 ? '\n' : ',\n');
+    for (const _ of this.traces.write(t, this.put)) await this.wait();
+    await this.wait();
   }
 
   /** Writes the rest of the report (its `traces` are ignored: they were streamed). */
   async end(report: AnalyzeReport): Promise<void> {
     const { input, diagnostics, endpoints } = report;
-    this.buf += `\n],\n"input":${JSON.stringify(input)},\n"diagnostics":${JSON.stringify(diagnostics)},\n"endpoints":${JSON.stringify(endpoints)}}\n`;
-    await this.flush();
+    this.put(`\n],\n"input":${JSON.stringify(input)},\n"diagnostics":${JSON.stringify(diagnostics)},\n"endpoints":${JSON.stringify(endpoints)}}\n`);
+    this.flush();
+    await this.wait();
   }
 
-  private async flush(): Promise<void> {
-    const text = this.buf;
-    this.buf = '';
-    if (!this.out.write(text)) await this.out.drained();
+  /**
+   * Encodes text straight into a fixed buffer: writing small flat strings avoids building (and
+   * then flattening and re-encoding) big concatenated ones.
+   */
+  private readonly put = (text: string): void => {
+    if (text.length * 3 > CHUNK - this.off) {
+      this.flush();
+      if (text.length * 3 > CHUNK) {
+        if (!this.out.write(Buffer.from(text))) this.blocked = true;
+        return;
+      }
+    }
+    this.off += this.buf.write(text, this.off);
+  };
+
+  private flush(): void {
+    if (this.off === 0) return;
+    const full = this.buf.subarray(0, this.off);
+    this.buf = Buffer.allocUnsafe(CHUNK);
+    this.off = 0;
+    if (!this.out.write(full)) this.blocked = true;
+  }
+
+  private async wait(): Promise<void> {
+    if (!this.blocked) return;
+    this.blocked = false;
+    await this.out.drained();
   }
 }

@@ -60,44 +60,49 @@ export class TraceJsonWriter {
   private readonly quoted = new Map<string, string>();
 
   json(a: AnalysedTrace): string {
-    return [...this.chunks(a)].join('');
+    const parts: string[] = [];
+    for (const _ of this.write(a, (t) => parts.push(t)));
+    return parts.join('');
   }
 
-  /** The JSON text in pieces of about 64 KiB: a trace of a million sections never becomes one growing string. */
-  *chunks(a: AnalysedTrace): Generator<string> {
+  /**
+   * Hands the JSON text to `put` in small pieces (no growing string, even for a trace of a
+   * million sections), pausing (yield) every few thousand sections so that the caller can
+   * wait for its output to drain.
+   */
+  *write(a: AnalysedTrace, put: (text: string) => void): Generator<void> {
     const { trace, analysis } = a;
     const root = trace.spans[analysis.root];
     const base = splitNs(trace.baseNs);
-    yield `{"traceId":"${trace.traceId}","service":${this.q(root?.resource.service ?? '')},"operation":${this.q(root?.name ?? '')},"endpoint":{"service":${this.q(a.endpoint.service)},"operation":${this.q(a.endpoint.operation)}},"startUnixNano":"${a.startNs}","durationNs":${analysis.durationNs},"spans":${trace.spans.length},"errors":${countErrors(trace)},"criticalPath":`;
-    yield* this.path(trace, analysis.path, base);
+    put(
+      `{"traceId":"${trace.traceId}","service":${this.q(root?.resource.service ?? '')},"operation":${this.q(root?.name ?? '')},"endpoint":{"service":${this.q(a.endpoint.service)},"operation":${this.q(a.endpoint.operation)}},"startUnixNano":"${a.startNs}","durationNs":${analysis.durationNs},"spans":${trace.spans.length},"errors":${countErrors(trace)},"criticalPath":`,
+    );
+    yield* this.path(trace, analysis.path, base, put);
     if (analysis.otherRoots.length > 0) {
-      yield ',"otherRoots":[';
+      put(',"otherRoots":[');
       for (let i = 0; i < analysis.otherRoots.length; i++) {
         const o = analysis.otherRoots[i];
         if (!o) continue;
         const r = trace.spans[o.root];
-        yield `${i > 0 ? ',' : ''}{"spanId":"${r?.spanId ?? ''}","service":${this.q(r?.resource.service ?? '')},"operation":${this.q(r?.name ?? '')},"criticalPath":`;
-        yield* this.path(trace, o.path, base);
-        yield '}';
+        put(`${i > 0 ? ',' : ''}{"spanId":"${r?.spanId ?? ''}","service":${this.q(r?.resource.service ?? '')},"operation":${this.q(r?.name ?? '')},"criticalPath":`);
+        yield* this.path(trace, o.path, base, put);
+        put('}');
       }
-      yield ']';
+      put(']');
     }
-    yield '}';
+    put('}');
   }
 
-  private *path(trace: Trace, path: readonly PathSection[], base: SplitNs): Generator<string> {
-    let out = '[';
+  private *path(trace: Trace, path: readonly PathSection[], base: SplitNs, put: (text: string) => void): Generator<void> {
+    put('[');
     for (let i = 0; i < path.length; i++) {
       const sec = path[i];
       if (!sec) continue;
       const s = trace.spans[sec.span];
-      out += `${i > 0 ? ',' : ''}{"spanId":"${s?.spanId ?? ''}","service":${this.q(s?.resource.service ?? '')},"operation":${this.q(s?.name ?? '')},"startUnixNano":"${addNs(base, sec.start)}","durationNs":${sec.end - sec.start}${s?.status === 'error' ? ',"error":true' : ''}}`;
-      if (out.length >= 65536) {
-        yield out;
-        out = '';
-      }
+      put(`${i > 0 ? ',' : ''}{"spanId":"${s?.spanId ?? ''}","service":${this.q(s?.resource.service ?? '')},"operation":${this.q(s?.name ?? '')},"startUnixNano":"${addNs(base, sec.start)}","durationNs":${sec.end - sec.start}${s?.status === 'error' ? ',"error":true' : ''}}`);
+      if ((i & 8191) === 8191) yield;
     }
-    yield `${out}]`;
+    put(']');
   }
 
   private q(s: string): string {
