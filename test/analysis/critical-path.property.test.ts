@@ -19,11 +19,13 @@ interface RawSpan {
 
 const KINDS = ['internal', 'server', 'client', 'producer', 'consumer'] as const;
 
+/** granularity 0: mixed, by host (h0 whole ms, h1 whole µs, h2 odd ns), so ε differs among siblings. */
 function toSpans(raw: RawSpan[], granularity: number): SpanInput[] {
   const resources = new ResourceInterner();
   return raw.map((r, i) => {
     const host = `h${r.host}`;
-    const start = BASE_NS + BigInt(r.start * granularity);
+    const g = granularity > 0 ? granularity : r.host === 0 ? 1_000_000 : 1000;
+    const start = BASE_NS + BigInt(r.start * g) + (granularity === 0 && r.host === 2 ? 7n : 0n);
     return {
       traceId: TRACE_ID,
       spanId: (i + 1).toString(16).padStart(16, '0'),
@@ -31,7 +33,7 @@ function toSpans(raw: RawSpan[], granularity: number): SpanInput[] {
       name: `op${i % 5}`,
       kind: KINDS[r.kind % KINDS.length] ?? 'internal',
       startNs: start,
-      endNs: start + BigInt(r.dur * granularity),
+      endNs: start + BigInt(r.dur * g),
       status: 'unset',
       attributes: {},
       resource: resources.intern({ 'service.name': host, 'host.name': host }),
@@ -79,6 +81,9 @@ describe('critical path invariants on random trees', () => {
   });
   it('... with detected 1 ms granularity', () => {
     fc.assert(fc.property(rawTree, (raw) => checkInvariants(toSpans(raw, 1_000_000), { skewAdjust: true })), { numRuns: 400 });
+  });
+  it('... with ε differing between siblings (ms, µs and ns hosts)', () => {
+    fc.assert(fc.property(rawTree, (raw) => checkInvariants(toSpans(raw, 0), { skewAdjust: true })), { numRuns: 400 });
   });
   it('... with a large overlap tolerance and without skew adjustment', () => {
     fc.assert(fc.property(rawTree, (raw) => checkInvariants(toSpans(raw, 1000), { skewAdjust: false, tol: 50_000 })), { numRuns: 400 });
