@@ -25,6 +25,7 @@ import {
   type StatusCode,
 } from '../src/model/span.js';
 import { microsToNanos } from '../src/model/time.js';
+import { readSpanIds } from './span-ids.js';
 import type { ImportContext, JsonFormat } from './format.js';
 
 // Go's encoder writes int64 tag values as JSON numbers, and JSON.parse loses precision above
@@ -129,23 +130,15 @@ function importSpan(s: unknown, i: number, t: TraceScope): void {
     ctx.diag.add('record_invalid', () => `${where()}: ${key} is ${show(s[key])}, expected a string`);
     return;
   }
-  const tid = normalizeId(rawTraceId, 16, true);
-  if (!tid.ok) {
-    ctx.diag.add('id_invalid', () => `${where()}: traceID ${show(rawTraceId)} ${describeIdProblem(tid.problem)}`);
-    return;
-  }
-  const sid = normalizeId(rawSpanId, 8, true);
-  if (!sid.ok) {
-    ctx.diag.add('id_invalid', () => `${where()}: spanID ${show(rawSpanId)} ${describeIdProblem(sid.problem)}`);
-    return;
-  }
+  const ids = readSpanIds(rawTraceId, rawSpanId, { trace: 'traceID', span: 'spanID' }, where, ctx, show);
+  if (!ids) return;
   const time = timeRange(s['startTime'], s['duration']);
   if (typeof time === 'string') {
     ctx.diag.add('timestamp_invalid', () => `${where()}: ${time}`);
     return;
   }
 
-  const { parent, links } = resolveReferences(s, tid.id, where, ctx);
+  const { parent, links } = resolveReferences(s, ids.traceId, where, ctx);
   const resource = resolveResource(s, t, where);
   const attributes = decodeTags(s['tags'], ctx, where);
   const kindTag = attributes['span.kind'];
@@ -153,8 +146,8 @@ function importSpan(s: unknown, i: number, t: TraceScope): void {
   const statusMessage = attributes['otel.status_description'];
 
   const span: SpanInput = {
-    traceId: tid.id,
-    spanId: sid.id,
+    traceId: ids.traceId,
+    spanId: ids.spanId,
     ...(parent !== undefined ? { parentSpanId: parent.spanId, parentRef: parent.ref } : {}),
     name,
     kind,

@@ -43,6 +43,7 @@ import {
   type StatusCode,
 } from '../src/model/span.js';
 import { microsToNanos } from '../src/model/time.js';
+import { readSpanIds } from './span-ids.js';
 import type { ImportContext, JsonFormat } from './format.js';
 
 interface Pending {
@@ -128,16 +129,8 @@ function importSpan(s: unknown, label: string, src: SourceRef, ctx: ImportContex
     ctx.diag.add('record_invalid', () => `${where()}: ${key} is ${show(s[key])}, expected a string`);
     return;
   }
-  const tid = normalizeId(rawTraceId, 16, true);
-  if (!tid.ok) {
-    ctx.diag.add('id_invalid', () => `${where()}: traceId ${show(rawTraceId)} ${describeIdProblem(tid.problem)}`);
-    return;
-  }
-  const sid = normalizeId(rawId, 8, true);
-  if (!sid.ok) {
-    ctx.diag.add('id_invalid', () => `${where()}: id ${show(rawId)} ${describeIdProblem(sid.problem)}`);
-    return;
-  }
+  const ids = readSpanIds(rawTraceId, rawId, { trace: 'traceId', span: 'id' }, where, ctx, show);
+  if (!ids) return;
   const time = timeRange(s['timestamp'], s['duration']);
   if (typeof time === 'string') {
     ctx.diag.add('timestamp_invalid', () => `${where()}: ${time}`);
@@ -183,9 +176,9 @@ function importSpan(s: unknown, label: string, src: SourceRef, ctx: ImportContex
   const shared = s['shared'] === true && kind === 'server';
 
   const span: SpanInput = {
-    traceId: tid.id,
-    spanId: shared ? sharedServerId(tid.id, sid.id) : sid.id,
-    ...(shared ? { parentSpanId: sid.id } : parentSpanId !== undefined ? { parentSpanId } : {}),
+    traceId: ids.traceId,
+    spanId: shared ? sharedServerId(ids.traceId, ids.spanId) : ids.spanId,
+    ...(shared ? { parentSpanId: ids.spanId } : parentSpanId !== undefined ? { parentSpanId } : {}),
     name,
     kind,
     startNs: time.startNs,
@@ -197,8 +190,8 @@ function importSpan(s: unknown, label: string, src: SourceRef, ctx: ImportContex
     source: src,
   };
   if (shared) {
-    ctx.diag.add('zipkin_shared_split', () => `${where()}: shared server half of span ${sid.id} got span id ${span.spanId}`);
-    state.sharedServers.add(sharedKey(tid.id, sid.id, resource.service));
+    ctx.diag.add('zipkin_shared_split', () => `${where()}: shared server half of span ${ids.spanId} got span id ${span.spanId}`);
+    state.sharedServers.add(sharedKey(ids.traceId, ids.spanId, resource.service));
   }
   state.pending.push({ span, sharedHalf: shared });
 }
