@@ -2,6 +2,7 @@
 //
 //   node dist/samples/generate-big.js --spans 1000000 --out bench-data/big.otlp.jsonl
 //   node dist/samples/generate-big.js --single-trace --spans 1000000 --out bench-data/single.otlp.jsonl
+//   node dist/samples/generate-big.js --single-document --spans 1200000 --out bench-data/huge-doc.otlp.json
 //   options: --seed N (default 20261120)
 //
 // The output looks like the OpenTelemetry Collector's file exporter: one ExportTraceServiceRequest
@@ -21,6 +22,11 @@
 // --single-trace: ONE trace: a root with a chain of 10 % of the spans (each the child of the
 // previous: 100k deep for 1M spans) and a fan-out span with all the rest (~900k) as direct
 // children, in lines of 1000 spans.
+//
+// --single-document: the default mode's traces and batches, but written as ONE OTLP JSON document
+// on one line, `{"resourceSpans":[<every batch's ResourceSpans>,...]}`, with no newline at all
+// (about 617 MB for 1.2M spans: longer than V8's longest string). Streamed like the other modes;
+// never built in memory.
 //
 // Deterministic: the same arguments write the same bytes. The output is streamed (with
 // backpressure) to `<out>.partial` and renamed when complete; `<out>.meta.json` records the
@@ -127,27 +133,57 @@ function intAttr(key: string, value: number): string {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Output: lines with backpressure
+// Output: items with backpressure
 
-class LineWriter {
+interface Framing {
+  /** Written before the first item. */
+  readonly head: string;
+  /** Written between two items. */
+  readonly between: string;
+  /** Written after every item. */
+  readonly after: string;
+  /** Written at the end. */
+  readonly tail: string;
+}
+
+/** JSON Lines: one item per line. */
+const LINES: Framing = { head: '', between: '', after: '\n', tail: '' };
+/** One document on one line: `{"resourceSpans":[item,item,...]}`, no newline anywhere. */
+const ONE_DOCUMENT: Framing = { head: '{"resourceSpans":[', between: ',', after: '', tail: ']}' };
+
+class ItemWriter {
   private readonly stream: WriteStream;
   private readonly partial: string;
   private pending: string[] = [];
   private pendingBytes = 0;
   bytes = 0;
-  lines = 0;
+  /** Items written (lines in JSON Lines, ResourceSpans in one document). */
+  items = 0;
+  /** Newline characters written. */
+  newlines = 0;
 
-  constructor(private readonly out: string) {
+  constructor(
+    private readonly out: string,
+    private readonly framing: Framing = LINES,
+  ) {
     mkdirSync(dirname(resolve(out)), { recursive: true });
     this.partial = `${out}.partial`;
     this.stream = createWriteStream(this.partial, { highWaterMark: 4 << 20 });
+    this.queue(framing.head);
   }
 
-  /** Queues one line (without its newline); resolves once the stream can take more. */
-  async line(text: string): Promise<void> {
-    this.pending.push(text, '\n');
-    this.pendingBytes += text.length + 1;
-    this.lines++;
+  private queue(text: string): void {
+    if (text.length === 0) return;
+    this.pending.push(text);
+    this.pendingBytes += text.length;
+  }
+
+  /** Queues one item; resolves once the stream can take more. */
+  async item(text: string): Promise<void> {
+    if (this.items > 0) this.queue(this.framing.between);
+    this.queue(text);
+    this.queue(this.framing.after);
+    this.items++;
     if (this.pendingBytes >= 1 << 20) await this.flush();
   }
 
@@ -157,10 +193,12 @@ class LineWriter {
     this.pending = [];
     this.pendingBytes = 0;
     this.bytes += Buffer.byteLength(chunk);
+    for (let i = chunk.indexOf('\n'); i >= 0; i = chunk.indexOf('\n', i + 1)) this.newlines++;
     if (!this.stream.write(chunk)) await once(this.stream, 'drain');
   }
 
   async close(): Promise<void> {
+    this.queue(this.framing.tail);
     await this.flush();
     this.stream.end();
     await once(this.stream, 'finish');
@@ -543,8 +581,12 @@ function spanJson(traceId: string, s: GSpan): string {
   return `{"traceId":"${traceId}","spanId":"${s.spanId}",${parent}"flags":${flags},"name":${JSON.stringify(s.name)},"kind":${kind},"startTimeUnixNano":"${unixNanoString(s.start)}","endTimeUnixNano":"${unixNanoString(s.end)}","attributes":[${a.join(',')}],"status":${st}}`;
 }
 
+function resourceSpansJson(resourceJson: string, scope: string, spans: readonly string[]): string {
+  return `{"resource":${resourceJson},"scopeSpans":[{"scope":{"name":${JSON.stringify(scope)}},"spans":[${spans.join(',')}]}]}`;
+}
+
 function requestLine(resourceJson: string, scope: string, spans: readonly string[]): string {
-  return `{"resourceSpans":[{"resource":${resourceJson},"scopeSpans":[{"scope":{"name":${JSON.stringify(scope)}},"spans":[${spans.join(',')}]}]}]}`;
+  return `{"resourceSpans":[${resourceSpansJson(resourceJson, scope, spans)}]}`;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -554,26 +596,38 @@ export interface GenerateOptions {
   readonly spans: number;
   readonly out: string;
   readonly seed?: number;
+  /** Many-traces mode only: write one `{"resourceSpans":[...]}` document on one line. */
+  readonly singleDocument?: boolean;
   readonly onProgress?: (spansWritten: number) => void;
 }
 
 export interface GenerateSummary {
-  readonly mode: 'many-traces' | 'single-trace';
+  readonly mode: 'many-traces' | 'single-trace' | 'single-document';
   readonly file: string;
   readonly seed: number;
   readonly spans: number;
   readonly traces: number;
+  /** Lines of the file (1 for a single document, which has no newline at all). */
   readonly lines: number;
+  /** ResourceSpans written (one per line in the JSON Lines modes). */
+  readonly resourceSpans: number;
+  /** Newline characters in the file (0 for a single document). */
+  readonly newlines: number;
   readonly bytes: number;
 }
 
-/** Many traces of about 100 spans (10k traces for 1M spans), batched per service instance. */
+/**
+ * Many traces of about 100 spans (10k traces for 1M spans), batched per service instance: one
+ * request per line, or with `singleDocument` every batch's ResourceSpans in one document.
+ */
 export async function generateBig(opts: GenerateOptions): Promise<GenerateSummary> {
   const seed = opts.seed ?? DEFAULT_SEED;
   const rng = new Rng(seed);
   const services = buildServices();
   const gen = new TraceGenerator(rng, services);
-  const w = new LineWriter(opts.out);
+  const doc = opts.singleDocument === true;
+  const w = new ItemWriter(opts.out, doc ? ONE_DOCUMENT : LINES);
+  const batchJson = doc ? resourceSpansJson : requestLine;
 
   interface Batch {
     readonly svc: Service;
@@ -597,7 +651,7 @@ export async function generateBig(opts: GenerateOptions): Promise<GenerateSummar
       const b = batches.get(s.inst) as Batch;
       b.spans.push(spanJson(tr.traceId, s));
       if (b.spans.length >= b.target) {
-        await w.line(requestLine(b.inst.resourceJson, b.svc.scope, b.spans));
+        await w.item(batchJson(b.inst.resourceJson, b.svc.scope, b.spans));
         b.spans = [];
         b.target = rng.int(100, 500);
       }
@@ -608,9 +662,19 @@ export async function generateBig(opts: GenerateOptions): Promise<GenerateSummar
       nextProgress += 100_000;
     }
   }
-  for (const b of batches.values()) if (b.spans.length > 0) await w.line(requestLine(b.inst.resourceJson, b.svc.scope, b.spans));
+  for (const b of batches.values()) if (b.spans.length > 0) await w.item(batchJson(b.inst.resourceJson, b.svc.scope, b.spans));
   await w.close();
-  const summary: GenerateSummary = { mode: 'many-traces', file: opts.out, seed, spans: written, traces, lines: w.lines, bytes: w.bytes };
+  const summary: GenerateSummary = {
+    mode: doc ? 'single-document' : 'many-traces',
+    file: opts.out,
+    seed,
+    spans: written,
+    traces,
+    lines: doc ? 1 : w.items,
+    resourceSpans: w.items,
+    newlines: w.newlines,
+    bytes: w.bytes,
+  };
   writeFileSync(`${opts.out}.meta.json`, `${JSON.stringify(summary, null, 2)}\n`);
   return summary;
 }
@@ -628,7 +692,7 @@ export async function generateSingleTrace(opts: GenerateOptions): Promise<Genera
   const frontend = svc('frontend');
   const chainSvc = svc('recommendation');
   const fanSvc = svc('inventory');
-  const w = new LineWriter(opts.out);
+  const w = new ItemWriter(opts.out);
   const PER_LINE = 1000;
 
   const total = Math.max(3, opts.spans);
@@ -645,7 +709,7 @@ export async function generateSingleTrace(opts: GenerateOptions): Promise<Genera
   let lineSvc: Service | undefined;
   const emit = async (s: Service, json: string): Promise<void> => {
     if (lineSvc !== s || line.length >= PER_LINE) {
-      if (lineSvc && line.length > 0) await w.line(requestLine((lineSvc.instances[0] as Instance).resourceJson, lineSvc.scope, line));
+      if (lineSvc && line.length > 0) await w.item(requestLine((lineSvc.instances[0] as Instance).resourceJson, lineSvc.scope, line));
       line = [];
       lineSvc = s;
     }
@@ -686,9 +750,9 @@ export async function generateSingleTrace(opts: GenerateOptions): Promise<Genera
   const fanEnd = fanStart + 423 + fanChildren * STEP + 311;
   await emit(fanSvc, span(fanSvc, fanId, rootId, 'POST /stock/reserve', 2, fanStart, fanEnd, [strAttr('http.method', 'POST'), strAttr('http.route', '/stock/reserve'), intAttr('http.status_code', 200), strAttr('net.host.name', 'app-5'), intAttr('net.host.port', 9004)]));
   await emit(frontend, span(frontend, rootId, undefined, 'POST /checkout', 2, t0 - 389, fanEnd + STEP + 131, [strAttr('http.method', 'POST'), strAttr('http.route', '/checkout'), intAttr('http.status_code', 200), strAttr('net.host.name', 'web-1'), intAttr('net.host.port', 8080)]));
-  if (lineSvc && line.length > 0) await w.line(requestLine((lineSvc.instances[0] as Instance).resourceJson, lineSvc.scope, line));
+  if (lineSvc && line.length > 0) await w.item(requestLine((lineSvc.instances[0] as Instance).resourceJson, lineSvc.scope, line));
   await w.close();
-  const summary: GenerateSummary = { mode: 'single-trace', file: opts.out, seed, spans: written, traces: 1, lines: w.lines, bytes: w.bytes };
+  const summary: GenerateSummary = { mode: 'single-trace', file: opts.out, seed, spans: written, traces: 1, lines: w.items, resourceSpans: w.items, newlines: w.newlines, bytes: w.bytes };
   writeFileSync(`${opts.out}.meta.json`, `${JSON.stringify(summary, null, 2)}\n`);
   return summary;
 }
@@ -696,11 +760,12 @@ export async function generateSingleTrace(opts: GenerateOptions): Promise<Genera
 // ---------------------------------------------------------------------------------------------
 // CLI
 
-function parseArgs(argv: readonly string[]): { spans: number; out: string | undefined; seed: number; single: boolean } {
+function parseArgs(argv: readonly string[]): { spans: number; out: string | undefined; seed: number; single: boolean; document: boolean } {
   let spans = 1_000_000;
   let out: string | undefined;
   let seed = DEFAULT_SEED;
   let single = false;
+  let document = false;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const val = (): string => {
@@ -712,20 +777,22 @@ function parseArgs(argv: readonly string[]): { spans: number; out: string | unde
     else if (a === '--out' || a === '-o') out = val();
     else if (a === '--seed') seed = Number(val());
     else if (a === '--single-trace') single = true;
-    else throw new Error(`unknown argument ${a}; usage: generate-big [--spans N] [--out FILE] [--seed N] [--single-trace]`);
+    else if (a === '--single-document') document = true;
+    else throw new Error(`unknown argument ${a}; usage: generate-big [--spans N] [--out FILE] [--seed N] [--single-trace | --single-document]`);
   }
+  if (single && document) throw new Error('--single-trace and --single-document cannot be combined');
   if (!Number.isInteger(spans) || spans < 1) throw new Error('--spans must be a positive integer');
   if (!Number.isInteger(seed)) throw new Error('--seed must be an integer');
-  return { spans, out, seed, single };
+  return { spans, out, seed, single, document };
 }
 
 async function cli(): Promise<void> {
   const a = parseArgs(process.argv.slice(2));
-  const out = a.out ?? (a.single ? 'bench-data/single.otlp.jsonl' : 'bench-data/big.otlp.jsonl');
+  const out = a.out ?? (a.single ? 'bench-data/single.otlp.jsonl' : a.document ? 'bench-data/huge-doc.otlp.json' : 'bench-data/big.otlp.jsonl');
   const started = Date.now();
-  const opts = { spans: a.spans, out, seed: a.seed, onProgress: (n: number) => process.stderr.write(`  ${n} spans\r`) };
+  const opts = { spans: a.spans, out, seed: a.seed, singleDocument: a.document, onProgress: (n: number) => process.stderr.write(`  ${n} spans\r`) };
   const s = a.single ? await generateSingleTrace(opts) : await generateBig(opts);
-  process.stderr.write(`wrote ${s.file}: ${s.spans} spans, ${s.traces} traces, ${s.lines} lines, ${s.bytes} bytes in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+  process.stderr.write(`wrote ${s.file}: ${s.spans} spans, ${s.traces} traces, ${s.resourceSpans} ResourceSpans, ${s.lines} lines (${s.newlines} newlines), ${s.bytes} bytes in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
 }
 
 if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

@@ -7,15 +7,23 @@
 //    /dev/null`, 3 times each. Wall time of the whole process; peak RSS by polling
 //    /proc/PID/status VmHWM every 20 ms and keeping the last value read.
 // 3. `cpath analyze` on the single 1M-span trace: wall time, exit status, peak RSS.
-// 4. In one process (a child of this one, so that this process stays small): plain JSON.parse of
+// 4. A single JSON document longer than V8's longest string (buffer.constants.MAX_STRING_LENGTH,
+//    536,870,888 characters on 64-bit): bench-data/huge-doc.otlp.json, ONE `{"resourceSpans":[...]}`
+//    on one line (1.2M spans of ~12k traces, ~617 MB). `cpath analyze FILE --format json -o
+//    /dev/null` once (wall, exit status, peak RSS), then once with `--format text -o
+//    bench-data/huge-doc.report.txt` for the span count cpath reports (its first line), which
+//    must equal the generated count.
+// 5. In one process (a child of this one, so that this process stays small): plain JSON.parse of
 //    the 1M-span file, then readInput + TraceSetBuilder.build, then traceGraph() for every trace.
-// 5. Prints a markdown table and writes BENCHMARKS.md at the repo root.
+// 6. Prints a markdown table and writes BENCHMARKS.md at the repo root.
 //
 // Options (for trying it out; `npm run bench` uses none): --runs N, --spans N (a smaller
-// many-trace file, bench-data/big-N.otlp.jsonl), --single-spans N, --no-write (leave
-// BENCHMARKS.md alone), --skip-single, --skip-graph.
+// many-trace file, bench-data/big-N.otlp.jsonl), --single-spans N, --huge-spans N (a smaller
+// document, bench-data/huge-doc-N.otlp.json), --no-write (leave BENCHMARKS.md alone),
+// --skip-single, --skip-huge, --skip-graph.
+import { constants as bufferConstants } from 'node:buffer';
 import { spawn } from 'node:child_process';
-import { createReadStream, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, createReadStream, existsSync, openSync, readFileSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -35,6 +43,8 @@ const CPATH = join(ROOT, 'bin/cpath.js');
 const GENERATOR = join(DIST, 'samples/generate-big.js');
 const BASELINE = join(DIST, 'test/bench/baseline.js');
 const POLL_MS = 20;
+/** V8's longest string, in UTF-16 code units (536,870,888 on 64-bit Node 20). */
+const MAX_STRING_LENGTH = bufferConstants.MAX_STRING_LENGTH;
 const PROCESS_TIMEOUT_MS = 20 * 60_000;
 
 // ---------------------------------------------------------------------------------------------
@@ -118,17 +128,26 @@ function runProcess(label: string, args: readonly string[]): Promise<ProcRun> {
 // Inputs
 
 interface Meta {
+  readonly mode?: string;
   readonly spans: number;
   readonly traces: number;
   readonly lines: number;
+  /** Written by the generator since --single-document was added. */
+  readonly resourceSpans?: number;
+  readonly newlines?: number;
   readonly bytes: number;
 }
 
-async function ensureInput(file: string, spans: number, single: boolean): Promise<Meta> {
+type InputMode = 'many-traces' | 'single-trace' | 'single-document';
+
+async function ensureInput(file: string, spans: number, mode: InputMode): Promise<Meta> {
   const metaFile = `${file}.meta.json`;
-  if (!existsSync(file) || !existsSync(metaFile)) {
-    process.stderr.write(`generating ${relative(ROOT, file)} (${spans} spans${single ? ', one trace' : ''}) ...\n`);
-    const args = [GENERATOR, '--spans', String(spans), '--out', file, ...(single ? ['--single-trace'] : [])];
+  const stale = existsSync(metaFile) && mode === 'single-document' && (JSON.parse(readFileSync(metaFile, 'utf8')) as Meta).mode !== mode;
+  if (!existsSync(file) || !existsSync(metaFile) || stale) {
+    const what = mode === 'single-trace' ? ', one trace' : mode === 'single-document' ? ', one JSON document on one line' : '';
+    process.stderr.write(`generating ${relative(ROOT, file)} (${spans} spans${what}) ...\n`);
+    const flag = mode === 'single-trace' ? ['--single-trace'] : mode === 'single-document' ? ['--single-document'] : [];
+    const args = [GENERATOR, '--spans', String(spans), '--out', file, ...flag];
     const r = await runProcess('generate', args);
     if (r.exitCode !== 0) throw new Error(`the generator failed (exit ${r.exitCode ?? r.signal}): ${r.stderrTail}`);
     process.stderr.write(`  done in ${(r.wallMs / 1000).toFixed(1)} s\n`);
@@ -137,6 +156,27 @@ async function ensureInput(file: string, spans: number, single: boolean): Promis
   const size = statSync(file).size;
   if (size !== meta.bytes) throw new Error(`${file} is ${size} bytes but its .meta.json says ${meta.bytes}; delete both to regenerate`);
   return meta;
+}
+
+/** The first line of a file (at most 64 KiB of it). */
+function firstLine(file: string): string {
+  const fd = openSync(file, 'r');
+  try {
+    const buf = Buffer.alloc(64 * 1024);
+    const n = readSync(fd, buf, 0, buf.length, 0);
+    return buf.toString('utf8', 0, n).split('\n')[0] ?? '';
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Spans and traces from the text report's first line: "cpath: 1 input (otlp-json), N spans, T traces, ...". */
+function reportedCounts(reportFile: string): { spans: number; traces: number; line: string } | undefined {
+  if (!existsSync(reportFile)) return undefined;
+  const line = firstLine(reportFile);
+  const m = /^cpath: .*?, ([\d,]+) spans?, ([\d,]+) traces?\b/.exec(line);
+  if (!m) return undefined;
+  return { spans: Number((m[1] as string).replace(/,/g, '')), traces: Number((m[2] as string).replace(/,/g, '')), line };
 }
 
 /** Reads the file once so that every timed run starts with it in the page cache. */
@@ -230,13 +270,15 @@ interface Args {
   runs: number;
   spans: number;
   singleSpans: number;
+  hugeSpans: number;
   write: boolean;
   single: boolean;
+  huge: boolean;
   graph: boolean;
 }
 
 function parseArgs(argv: readonly string[]): Args {
-  const a: Args = { runs: 3, spans: 1_000_000, singleSpans: 1_000_000, write: true, single: true, graph: true };
+  const a: Args = { runs: 3, spans: 1_000_000, singleSpans: 1_000_000, hugeSpans: 1_200_000, write: true, single: true, huge: true, graph: true };
   for (let i = 0; i < argv.length; i++) {
     const x = argv[i];
     const num = (): number => {
@@ -247,8 +289,10 @@ function parseArgs(argv: readonly string[]): Args {
     if (x === '--runs') a.runs = num();
     else if (x === '--spans') a.spans = num();
     else if (x === '--single-spans') a.singleSpans = num();
+    else if (x === '--huge-spans') a.hugeSpans = num();
     else if (x === '--no-write') a.write = false;
     else if (x === '--skip-single') a.single = false;
+    else if (x === '--skip-huge') a.huge = false;
     else if (x === '--skip-graph') a.graph = false;
     else throw new Error(`unknown argument ${x}`);
   }
@@ -259,11 +303,14 @@ async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   const bigFile = join(DATA, args.spans === 1_000_000 ? 'big.otlp.jsonl' : `big-${args.spans}.otlp.jsonl`);
   const singleFile = join(DATA, args.singleSpans === 1_000_000 ? 'single.otlp.jsonl' : `single-${args.singleSpans}.otlp.jsonl`);
+  const hugeFile = join(DATA, args.hugeSpans === 1_200_000 ? 'huge-doc.otlp.json' : `huge-doc-${args.hugeSpans}.otlp.json`);
+  const hugeReport = hugeFile.replace(/\.otlp\.json$/, '.report.txt');
   const startedAt = new Date();
   const loadBefore = loadavg();
 
-  const big = await ensureInput(bigFile, args.spans, false);
-  const single = args.single ? await ensureInput(singleFile, args.singleSpans, true) : undefined;
+  const big = await ensureInput(bigFile, args.spans, 'many-traces');
+  const single = args.single ? await ensureInput(singleFile, args.singleSpans, 'single-trace') : undefined;
+  const huge = args.huge ? await ensureInput(hugeFile, args.hugeSpans, 'single-document') : undefined;
 
   process.stderr.write(`warming the page cache (${relative(ROOT, bigFile)}) ...\n`);
   await warm(bigFile);
@@ -288,6 +335,25 @@ async function main(): Promise<void> {
     singleRun = await runProcess('cpath single trace', [CPATH, 'analyze', singleFile, '--format', 'json', '-o', '/dev/null']);
     process.stderr.write(`  ${singleRun.label}: ${sec(singleRun.wallMs)}, peak RSS ${singleRun.peakRssBytes !== undefined ? mb(singleRun.peakRssBytes) : '?'}, exit ${singleRun.exitCode ?? singleRun.signal}\n`);
     if (singleRun.exitCode !== 0) process.stderr.write(`    ${describeFailure(singleRun)}\n`);
+  }
+
+  // One JSON document longer than V8's longest string.
+  let hugeRun: ProcRun | undefined;
+  let hugeCountRun: ProcRun | undefined;
+  let hugeCounts: ReturnType<typeof reportedCounts>;
+  if (huge) {
+    process.stderr.write(`warming the page cache (${relative(ROOT, hugeFile)}) ...\n`);
+    await warm(hugeFile);
+    hugeRun = await runProcess('cpath huge document', [CPATH, 'analyze', hugeFile, '--format', 'json', '-o', '/dev/null']);
+    process.stderr.write(`  ${hugeRun.label}: ${sec(hugeRun.wallMs)}, peak RSS ${hugeRun.peakRssBytes !== undefined ? mb(hugeRun.peakRssBytes) : '?'}, exit ${hugeRun.exitCode ?? hugeRun.signal}\n`);
+    if (hugeRun.exitCode !== 0) process.stderr.write(`    ${describeFailure(hugeRun)}\n`);
+    rmSync(hugeReport, { force: true });
+    hugeCountRun = await runProcess('cpath huge document (text report, for the span count)', [CPATH, 'analyze', hugeFile, '--format', 'text', '-o', hugeReport]);
+    hugeCounts = hugeCountRun.exitCode === 0 ? reportedCounts(hugeReport) : undefined;
+    process.stderr.write(
+      `  ${hugeCountRun.label}: ${sec(hugeCountRun.wallMs)}, peak RSS ${hugeCountRun.peakRssBytes !== undefined ? mb(hugeCountRun.peakRssBytes) : '?'}, exit ${hugeCountRun.exitCode ?? hugeCountRun.signal}; ${hugeCounts ? `reported ${hugeCounts.spans} spans, ${hugeCounts.traces} traces` : 'no span count found'}\n`,
+    );
+    if (hugeCountRun.exitCode !== 0) process.stderr.write(`    ${describeFailure(hugeCountRun)}\n`);
   }
 
   let cost: GraphCost | undefined;
@@ -337,6 +403,38 @@ async function main(): Promise<void> {
     rows.push(['single trace: exit status', singleRun.timedOut ? 'killed (timeout)' : singleRun.signal ? `killed by ${singleRun.signal}` : String(singleRun.exitCode), '0', yesNo(ok)]);
     rows.push(['single trace: peak RSS (VmHWM)', singleRun.peakRssBytes !== undefined ? `${mb(singleRun.peakRssBytes)} = ${(singleRun.peakRssBytes / single.bytes).toFixed(2)}x file size` : 'n/a', '', '']);
   }
+  const exitText = (r: ProcRun): string => (r.timedOut ? 'killed (timeout)' : r.signal ? `killed by ${r.signal}` : String(r.exitCode));
+  const rssText = (r: ProcRun, bytes: number): string => (r.peakRssBytes !== undefined ? `${mb(r.peakRssBytes)} = ${(r.peakRssBytes / bytes).toFixed(2)}x file size` : 'n/a');
+  let hugeMet: boolean | undefined;
+  if (huge && hugeRun && hugeCountRun) {
+    const hb = huge.bytes;
+    const bigger = hb > MAX_STRING_LENGTH;
+    const allSpans = hugeCounts !== undefined && hugeCounts.spans === huge.spans;
+    hugeMet = hugeRun.exitCode === 0 && hugeCountRun.exitCode === 0 && allSpans;
+    const rel = relative(ROOT, hugeReport);
+    rows.push([
+      'huge document input',
+      `\`${relative(ROOT, hugeFile)}\`: ${mb(hb)} (${int(hb)} bytes) = ${(hb / MAX_STRING_LENGTH).toFixed(2)}x ${int(MAX_STRING_LENGTH)} (V8's longest string); ONE \`{"resourceSpans":[...]}\` of ${huge.resourceSpans !== undefined ? int(huge.resourceSpans) : '?'} ResourceSpans, ${int(huge.lines)} line, ${huge.newlines !== undefined ? int(huge.newlines) : '?'} newlines; ${int(huge.spans)} spans, ${int(huge.traces)} traces`,
+      `> ${int(MAX_STRING_LENGTH)} bytes`,
+      yesNo(bigger),
+    ]);
+    rows.push([
+      'huge document: spans imported / expected',
+      hugeCounts ? `${int(hugeCounts.spans)} / ${int(huge.spans)} (traces ${int(hugeCounts.traces)} / ${int(huge.traces)}; from \`${rel}\`: "${hugeCounts.line}")` : `n/a / ${int(huge.spans)} (no span count: the text-report run ${hugeCountRun.exitCode === 0 ? `exited 0 but \`${rel}\` has no "N spans" first line` : 'failed'})`,
+      'all',
+      yesNo(allSpans),
+    ]);
+    rows.push(['huge document: `cpath analyze --format json -o /dev/null` wall', hugeRun.exitCode === 0 ? sec(hugeRun.wallMs) : `${sec(hugeRun.wallMs)} until it failed`, '', '']);
+    rows.push(['huge document: `cpath analyze --format json -o /dev/null` exit status', exitText(hugeRun), '0', yesNo(hugeRun.exitCode === 0)]);
+    rows.push(['huge document: `cpath analyze --format json -o /dev/null` peak RSS (VmHWM)', rssText(hugeRun, hb), '', '']);
+    rows.push([
+      `huge document: \`cpath analyze --format text -o ${rel}\` (the span count) wall, exit status, peak RSS`,
+      `${sec(hugeCountRun.wallMs)}, exit ${exitText(hugeCountRun)}, ${rssText(hugeCountRun, hb)}`,
+      '0',
+      yesNo(hugeCountRun.exitCode === 0),
+    ]);
+    rows.push(['huge document imports (exit 0 and all spans imported)', hugeMet ? 'yes' : 'no', 'yes', yesNo(hugeMet)]);
+  }
   if (cost) {
     rows.push(['in-process: stream + JSON.parse per line (same file)', sec(cost.parseMs), '', '']);
     rows.push([
@@ -366,11 +464,29 @@ async function main(): Promise<void> {
     if (singleRun.exitCode !== 0) missed.push(`the single ${int(single.spans)}-span trace: cpath failed (${describeFailure(singleRun).split('\n')[0] ?? ''})`);
     else (singleRun.wallMs < 5000 ? met : missed).push(`the single ${int(single.spans)}-span trace took ${sec(singleRun.wallMs)} (target < 5 s; it did not crash: exit 0)`);
   }
+  if (huge && hugeMet !== undefined) (hugeMet ? met : missed).push(`the ${mb(huge.bytes)} single JSON document imported (exit 0 and all ${int(huge.spans)} spans)`);
   const failures: string[] = [];
-  for (const r of [...cpathRuns, ...(singleRun ? [singleRun] : [])]) {
+  for (const r of [...cpathRuns, ...(singleRun ? [singleRun] : []), ...(hugeRun ? [hugeRun] : []), ...(hugeCountRun ? [hugeCountRun] : [])]) {
     if (r.exitCode !== 0) failures.push(`${r.label}: ${describeFailure(r)}`);
   }
   let reading = `Targets met: ${met.length > 0 ? met.join('; ') : 'none'}. Targets not met: ${missed.length > 0 ? missed.join('; ') : 'none'}.`;
+  if (huge && hugeRun && hugeCountRun) {
+    const hb = huge.bytes;
+    const head =
+      hb > MAX_STRING_LENGTH
+        ? `One OTLP JSON document of ${mb(hb)} on a single line, ${(hb / MAX_STRING_LENGTH).toFixed(2)}x V8's longest string (${int(MAX_STRING_LENGTH)} characters), so it cannot be read as one string and JSON.parsed,`
+        : `One OTLP JSON document of ${mb(hb)} on a single line (only ${(hb / MAX_STRING_LENGTH).toFixed(2)}x V8's longest string, ${int(MAX_STRING_LENGTH)} characters, so this run says nothing about that limit)`;
+    if (hugeMet) {
+      reading += ` ${head} imported: \`cpath analyze --format json -o /dev/null\` exited 0 in ${sec(hugeRun.wallMs)} with a peak RSS of ${hugeRun.peakRssBytes !== undefined ? mb(hugeRun.peakRssBytes) : 'n/a'}, and the text report of a second run counted ${int(hugeCounts?.spans ?? 0)} of the ${int(huge.spans)} generated spans.`;
+    } else {
+      const why: string[] = [];
+      if (hugeRun.exitCode !== 0) why.push(`\`--format json -o /dev/null\` ${describeFailure(hugeRun).split('\n')[0] ?? ''}`);
+      if (hugeCountRun.exitCode !== 0) why.push(`the text-report run ${describeFailure(hugeCountRun).split('\n')[0] ?? ''}`);
+      else if (!hugeCounts) why.push('the text report had no span count');
+      else if (hugeCounts.spans !== huge.spans) why.push(`cpath counted ${int(hugeCounts.spans)} of the ${int(huge.spans)} generated spans`);
+      reading += ` ${head} did NOT import cleanly: ${why.join('; ')}.`;
+    }
+  }
   if (cost) {
     reading += ` Materialising a graphology graph for every trace took ${sec(cost.graphMs)}, ${(cost.graphMs / cost.parseMs).toFixed(2)}x the plain JSON.parse of the file (${sec(cost.parseMs)}) and ${(cost.graphMs / cost.traceSetMs).toFixed(2)}x building the compact-array TraceSet (${sec(cost.traceSetMs)}), on top of it.`;
   }
@@ -383,7 +499,8 @@ async function main(): Promise<void> {
     `- Peak RSS: the runner reads \`VmHWM\` from \`/proc/PID/status\` every ${POLL_MS} ms while the process runs and keeps the last value read; VmHWM is the kernel's own high-water mark, so the value is exact up to the last poll (growth in the final < ${POLL_MS} ms before exit would be missed).`,
     `- Baseline: \`node dist/test/bench/baseline.js FILE\`: fs.createReadStream (1 MiB chunks), split on \\n, JSON.parse each line, nothing else.`,
     `- In-process rows: one run in a separate \`node --expose-gc dist/test/bench/run.js --graph-cost FILE\` process (gc between phases), importing the compiled modules from dist/; graphs are built and dropped one trace at a time.`,
-    `- Inputs: \`node dist/samples/generate-big.js --spans ${args.spans} --out ${relative(ROOT, bigFile)}\` and \`node dist/samples/generate-big.js --single-trace --spans ${args.singleSpans} --out ${relative(ROOT, singleFile)}\` (seeded, deterministic; regenerated only when missing).`,
+    `- Huge document: the span count is the first line of a second run's text report (\`cpath: 1 input (otlp-json), N spans, ...\`), compared with the generator's count in \`${relative(ROOT, hugeFile)}.meta.json\`; the JSON run writes to /dev/null, so it shows nothing. The "V8's longest string" figure is Node's \`buffer.constants.MAX_STRING_LENGTH\`.`,
+    `- Inputs: \`node dist/samples/generate-big.js --spans ${args.spans} --out ${relative(ROOT, bigFile)}\`, \`node dist/samples/generate-big.js --single-trace --spans ${args.singleSpans} --out ${relative(ROOT, singleFile)}\` and \`node dist/samples/generate-big.js --single-document --spans ${args.hugeSpans} --out ${relative(ROOT, hugeFile)}\` (the default mode's traces and batches, every batch's ResourceSpans in one document with no newline) (seeded, deterministic; regenerated only when missing).`,
   ];
   const md = [
     '# Benchmarks',

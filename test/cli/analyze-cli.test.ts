@@ -489,3 +489,32 @@ describe('cpath analyze: exit statuses', () => {
     noStack(missing);
   });
 });
+
+describe('cpath analyze: several inputs and the path settings', () => {
+  it('two formats of the same traces in one run: every span is a resend the second time', async () => {
+    const r = await report([JSONL, 'samples/shop.otlp.pb']);
+    expect(r.input.files).toEqual([JSONL, 'samples/shop.otlp.pb']);
+    expect(r.input.formats).toEqual(['otlp-json', 'otlp-proto']);
+    expect(r.input.spans).toBe(1534);
+    expect(r.input.traces).toBe(130);
+    expect(r.diagnostics.find((d) => d.code === 'span_duplicate')?.count).toBe(1534);
+  });
+
+  it('--no-skew-adjust: no shift is made, and the payment server spans fall outside their clients (async)', async () => {
+    const r = await report([JSONL, '--no-skew-adjust']);
+    expect(r.input.settings.skewAdjust).toBe(false);
+    expect(r.diagnostics.find((d) => d.code === 'clock_skew_shifted')).toBeUndefined();
+    const checkout = endpoint(r, 'GET /checkout');
+    // Without the shift, payment's server span is never on the path.
+    expect(checkout.criticalPath.some((c) => c.service === 'payment')).toBe(false);
+  });
+
+  it('--overlap-tolerance 0 applies the strict rule to every span and says so', async () => {
+    const r = await report([JSONL, '--overlap-tolerance', '0']);
+    expect(r.input.settings.overlapToleranceNs).toBe(0);
+    for (const t of r.traces) {
+      const sum = t.criticalPath.reduce((s, c) => s + c.durationNs, 0);
+      expect(sum).toBe(t.durationNs);
+    }
+  });
+});
