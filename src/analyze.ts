@@ -58,11 +58,13 @@ export async function analyzeFiles(opts: AnalyzeOptions): Promise<AnalyzeResult>
       }),
     );
   }
-  const set = builder.build();
+  const { traces: built, spanCount } = builder.build();
+  const traceCount = built.length;
+  const granularity = detectGranularity(built);
   // Report order is trace start order; sort before analysing so traces can be streamed out,
-  // and drop each one once analysed.
-  const queue: (Trace | undefined)[] = sortByRootStart(set.traces);
-  const granularity = detectGranularity(set.traces);
+  // and drop each one once analysed (the queue is the only reference left).
+  const queue: (Trace | undefined)[] = sortByRootStart(built);
+  built.length = 0;
   const analysisOpts = { skewAdjust: opts.skewAdjust, granularity, ...(opts.overlapToleranceNs !== undefined ? { overlapToleranceNs: opts.overlapToleranceNs } : {}) };
 
   const summaries: TraceSummary[] = [];
@@ -116,7 +118,7 @@ export async function analyzeFiles(opts: AnalyzeOptions): Promise<AnalyzeResult>
       if (wait) await wait;
     }
   }
-  if (excluded > 0) diag.add('filter_excluded', `${excluded} of ${set.traces.length} traces did not match the filters`, excluded);
+  if (excluded > 0) diag.add('filter_excluded', `${excluded} of ${traceCount} traces did not match the filters`, excluded);
 
   const endpoints = aggregateEndpoints(summaries, opts.outliers, opts.top);
   const gran: Record<string, string> = {};
@@ -132,8 +134,8 @@ export async function analyzeFiles(opts: AnalyzeOptions): Promise<AnalyzeResult>
     input: {
       files: [...opts.files],
       formats: inputs.map((i) => i.format ?? 'empty'),
-      spans: set.spanCount,
-      traces: set.traces.length,
+      spans: spanCount,
+      traces: traceCount,
       tracesAnalysed: summaries.length,
       settings: {
         skewAdjust: opts.skewAdjust,

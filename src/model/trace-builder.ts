@@ -25,7 +25,8 @@ export interface Trace {
 }
 
 export interface TraceSet {
-  readonly traces: readonly Trace[];
+  /** Handed over: the builder keeps no reference, so a caller may empty it to free traces early. */
+  readonly traces: Trace[];
   readonly spanCount: number;
 }
 

@@ -23,7 +23,7 @@
 // --skip-single, --skip-huge, --skip-graph.
 import { constants as bufferConstants } from 'node:buffer';
 import { spawn } from 'node:child_process';
-import { closeSync, createReadStream, existsSync, openSync, readFileSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, createReadStream, existsSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -156,6 +156,34 @@ async function ensureInput(file: string, spans: number, mode: InputMode): Promis
   const size = statSync(file).size;
   if (size !== meta.bytes) throw new Error(`${file} is ${size} bytes but its .meta.json says ${meta.bytes}; delete both to regenerate`);
   return meta;
+}
+
+/**
+ * The compiled code every measured process loads (dist/src, dist/collectors, dist/analysis): the
+ * newest mtime and the file count. If it differs at the end, something rebuilt dist/ during the
+ * run and the rows may mix two builds.
+ */
+function buildStamp(): { newestMs: number; newestFile: string; files: number } {
+  let newestMs = 0;
+  let newestFile = '';
+  let files = 0;
+  const walk = (dir: string): void => {
+    if (!existsSync(dir)) return;
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      const p = join(dir, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (e.name.endsWith('.js')) {
+        files++;
+        const m = statSync(p).mtimeMs;
+        if (m > newestMs) {
+          newestMs = m;
+          newestFile = p;
+        }
+      }
+    }
+  };
+  for (const d of ['src', 'collectors', 'analysis']) walk(join(DIST, d));
+  return { newestMs, newestFile, files };
 }
 
 /** The first line of a file (at most 64 KiB of it). */
@@ -307,6 +335,7 @@ async function main(): Promise<void> {
   const hugeReport = hugeFile.replace(/\.otlp\.json$/, '.report.txt');
   const startedAt = new Date();
   const loadBefore = loadavg();
+  const stampBefore = buildStamp();
 
   const big = await ensureInput(bigFile, args.spans, 'many-traces');
   const single = args.single ? await ensureInput(singleFile, args.singleSpans, 'single-trace') : undefined;
@@ -369,6 +398,9 @@ async function main(): Promise<void> {
     }
   }
   const loadAfter = loadavg();
+  const stampAfter = buildStamp();
+  const rebuilt = stampAfter.newestMs !== stampBefore.newestMs || stampAfter.files !== stampBefore.files;
+  if (rebuilt) process.stderr.write(`WARNING: dist/ changed during the run (${relative(ROOT, stampAfter.newestFile)} at ${new Date(stampAfter.newestMs).toISOString()}); rows may mix two builds\n`);
 
   // ---- Report
   const bSize = big.bytes;
@@ -489,6 +521,11 @@ async function main(): Promise<void> {
   }
   if (cost) {
     reading += ` Materialising a graphology graph for every trace took ${sec(cost.graphMs)}, ${(cost.graphMs / cost.parseMs).toFixed(2)}x the plain JSON.parse of the file (${sec(cost.parseMs)}) and ${(cost.graphMs / cost.traceSetMs).toFixed(2)}x building the compact-array TraceSet (${sec(cost.traceSetMs)}), on top of it.`;
+  }
+  if (rebuilt) {
+    reading += ` WARNING: the compiled code in dist/ changed during the run (newest file ${relative(ROOT, stampAfter.newestFile)}, written ${new Date(stampAfter.newestMs).toISOString()}, after the run started at ${startedAt.toISOString()}): processes started after that loaded a different build, so these rows may mix two builds; rerun.`;
+  } else {
+    reading += ` The compiled code in dist/ did not change during the run (${stampAfter.files} files, newest written ${new Date(stampAfter.newestMs).toISOString()}).`;
   }
   reading += ` Load average (1 min) was ${loadBefore[0]?.toFixed(2)} before and ${loadAfter[0]?.toFixed(2)} after the run on ${cpus().length} CPUs; other work on the machine shows up in the wall times.`;
 
