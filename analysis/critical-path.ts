@@ -100,7 +100,7 @@ export function criticalPath(prep: PreparedTrace, root: number, shared?: Candida
     return -1;
   };
 
-  /** The child of p whose end is latest and at most cursor + ε (ties: earlier start), removed from further picks. */
+  /** The child of p whose end is latest and at most cursor + ε (ties: earlier start, then input order), removed from further picks. */
   const pick = (p: number, cursor: number, setterEps: number): number => {
     const lo = off[p];
     const hi = off[p + 1];
@@ -115,7 +115,7 @@ export function criticalPath(prep: PreparedTrace, root: number, shared?: Candida
         if (idx < 0) continue;
         const x = order[idx];
         const b = bestIdx >= 0 ? order[bestIdx] : -1;
-        if (b < 0 || we[x] > we[b] || (we[x] === we[b] && ws[x] < ws[b])) bestIdx = idx;
+        if (b < 0 || we[x] > we[b] || (we[x] === we[b] && (ws[x] < ws[b] || (ws[x] === ws[b] && x < b)))) bestIdx = idx;
       }
     }
     if (bestIdx < 0) return -1;

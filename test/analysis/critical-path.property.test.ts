@@ -19,13 +19,24 @@ interface RawSpan {
 
 const KINDS = ['internal', 'server', 'client', 'producer', 'consumer'] as const;
 
-/** granularity 0: mixed, by host (h0 whole ms, h1 whole µs, h2 odd ns), so ε differs among siblings. */
+/**
+ * granularity 0: mixed, by host, on a 100 µs grid so that sub-millisecond overlaps are common:
+ * h0 starts on whole ms (ε 1 ms), h1 on whole µs off the ms (ε 1 µs), h2 on odd ns (ε none).
+ */
 function toSpans(raw: RawSpan[], granularity: number): SpanInput[] {
   const resources = new ResourceInterner();
   return raw.map((r, i) => {
     const host = `h${r.host}`;
-    const g = granularity > 0 ? granularity : r.host === 0 ? 1_000_000 : 1000;
-    const start = BASE_NS + BigInt(r.start * g) + (granularity === 0 && r.host === 2 ? 7n : 0n);
+    let start: bigint;
+    let end: bigint;
+    if (granularity > 0) {
+      start = BASE_NS + BigInt(r.start * granularity);
+      end = start + BigInt(r.dur * granularity);
+    } else {
+      const raw0 = BigInt(r.start * 100_000);
+      start = BASE_NS + (r.host === 0 ? (raw0 / 1_000_000n) * 1_000_000n : r.host === 1 ? raw0 + 3_000n : raw0 + 7n);
+      end = start + BigInt(r.dur * 100_000) + (r.host === 2 ? 11n : 0n);
+    }
     return {
       traceId: TRACE_ID,
       spanId: (i + 1).toString(16).padStart(16, '0'),
@@ -33,7 +44,7 @@ function toSpans(raw: RawSpan[], granularity: number): SpanInput[] {
       name: `op${i % 5}`,
       kind: KINDS[r.kind % KINDS.length] ?? 'internal',
       startNs: start,
-      endNs: start + BigInt(r.dur * g),
+      endNs: end,
       status: 'unset',
       attributes: {},
       resource: resources.intern({ 'service.name': host, 'host.name': host }),
@@ -42,9 +53,22 @@ function toSpans(raw: RawSpan[], granularity: number): SpanInput[] {
   });
 }
 
+// Mostly realistic trees (children inside their parent, often ending close together), with
+// some children anywhere, to exercise clipping, async children and skew.
 const rawTree = fc
-  .array(fc.record({ parentPick: fc.nat(), start: fc.integer({ min: 0, max: 1000 }), dur: fc.integer({ min: 0, max: 500 }), host: fc.integer({ min: 0, max: 2 }), kind: fc.nat(4) }), { minLength: 1, maxLength: 60 })
-  .map((xs) => xs.map((x, i): RawSpan => ({ parent: i === 0 ? -1 : x.parentPick % (i + 1) === i ? -1 : x.parentPick % i, start: x.start, dur: x.dur, host: x.host, kind: x.kind })));
+  .array(fc.record({ parentPick: fc.nat(), start: fc.integer({ min: 0, max: 1000 }), dur: fc.integer({ min: 0, max: 500 }), host: fc.integer({ min: 0, max: 2 }), kind: fc.nat(4), nested: fc.integer({ min: 0, max: 9 }) }), { minLength: 1, maxLength: 60 })
+  .map((xs) => {
+    const out: RawSpan[] = [];
+    xs.forEach((x, i) => {
+      const parent = i === 0 ? -1 : x.parentPick % (i + 1) === i ? -1 : x.parentPick % i;
+      const p = parent >= 0 ? out[parent] : undefined;
+      if (p && x.nested < 8 && p.dur > 0) {
+        const start = p.start + (x.start % p.dur);
+        out.push({ parent, start, dur: 1 + (x.dur % Math.max(1, p.start + p.dur - start + 2)), host: x.host, kind: x.kind });
+      } else out.push({ parent, start: x.start, dur: x.dur, host: x.host, kind: x.kind });
+    });
+    return out;
+  });
 
 function checkInvariants(spans: SpanInput[], opts: { skewAdjust: boolean; tol?: number }): void {
   const diag = new Diagnostics();
@@ -121,4 +145,60 @@ describe('critical path on huge shapes (iterative, no stack overflow)', () => {
     const a = analyzeTrace(trace, { skewAdjust: true, granularity: new Map(), overlapToleranceNs: 10_000 }, new Diagnostics());
     expect(a?.path.reduce((s, x) => s + (x.end - x.start), 0)).toBe(10 * n * 1000);
   });
+});
+
+/**
+ * The rules of section 1, written as plainly as possible: recursive, quadratic, no clever
+ * structures. The engine must produce exactly the same sections on every random tree.
+ */
+function referencePath(prep: NonNullable<ReturnType<typeof analyzeTrace>>['prepared'], root: number): [number, number, number][] {
+  const { ws, we, eps, eligible } = prep;
+  const { childOffset, childIndex } = prep.trace;
+  const out: [number, number, number][] = [];
+  const visited = new Set<number>();
+  const emit = (span: number, s: number, e: number): void => {
+    const last = out[out.length - 1];
+    if (last && last[0] === span && last[1] === e) last[1] = s;
+    else out.push([span, s, e]);
+  };
+  const walk = (p: number, cursor: number, setterEps: number): [number, number] => {
+    let c = cursor;
+    let g = setterEps;
+    for (;;) {
+      let best = -1;
+      for (let k = childOffset[p] ?? 0; k < (childOffset[p + 1] ?? 0); k++) {
+        const x = childIndex[k] ?? 0;
+        if (eligible[x] !== 1 || (we[x] ?? 0) <= (ws[x] ?? 0) || visited.has(x)) continue;
+        if ((ws[x] ?? 0) >= c || (we[x] ?? 0) > c + Math.max(eps[x] ?? 0, g)) continue;
+        const b = best;
+        if (b < 0 || (we[x] ?? 0) > (we[b] ?? 0) || (we[x] === we[b] && ((ws[x] ?? 0) < (ws[b] ?? 0) || (ws[x] === ws[b] && x < b)))) best = x;
+      }
+      if (best < 0) {
+        if ((ws[p] ?? 0) < c) emit(p, ws[p] ?? 0, c);
+        return [ws[p] ?? 0, eps[p] ?? 0];
+      }
+      visited.add(best);
+      const xe = Math.min(we[best] ?? 0, c);
+      if (xe < c) emit(p, xe, c);
+      if ((we[best] ?? 0) <= c) g = 0;
+      [c, g] = walk(best, xe, g);
+    }
+  };
+  walk(root, we[root] ?? 0, 0);
+  return out.reverse();
+}
+
+describe('critical path equals a plain reference implementation of the rules', () => {
+  const check = (raw: RawSpan[], granularity: number, tol?: number): void => {
+    const trace = buildTrace(toSpans(raw, granularity));
+    const a = analyzeTrace(trace, { skewAdjust: true, granularity: detectGranularity([trace]), ...(tol !== undefined ? { overlapToleranceNs: tol } : {}) }, new Diagnostics());
+    if (!a) throw new Error('no root');
+    for (const { root, path } of [{ root: a.root, path: a.path }, ...a.otherRoots]) {
+      expect(path.map((s) => [s.span, s.start, s.end])).toEqual(referencePath(a.prepared, root));
+    }
+  };
+  it('strict', () => fc.assert(fc.property(rawTree, (raw) => check(raw, 1000, 0)), { numRuns: 500 }));
+  it('detected ms granularity', () => fc.assert(fc.property(rawTree, (raw) => check(raw, 1_000_000)), { numRuns: 500 }));
+  it('mixed granularity between siblings', () => fc.assert(fc.property(rawTree, (raw) => check(raw, 0)), { numRuns: 500 }));
+  it('a wide tolerance', () => fc.assert(fc.property(rawTree, (raw) => check(raw, 1000, 120_000)), { numRuns: 500 }));
 });

@@ -152,6 +152,20 @@ X 0/30
     expect(describePath(trace, analysis.path, 'ms')).toBe('X 0-2, B 2-17, C 17-25, X 25-30');
   });
 
+  it('ε is the larger of the child\'s and that of the span whose start set the cursor', () => {
+    // Times in µs. X's host writes whole-ms starts (ε 1 ms); Y's host whole µs (ε 1 µs).
+    // P |0 ............................................. 10000|
+    // Y      |1003 ........................ 5103|
+    // X                               |5000 ............. 10000|
+    // Back from X the cursor is 5000, set by X's start: ε = max(1 µs, 1 ms), so Y (ending
+    // 103 µs later) counts, and its section ends at 5000.
+    const { trace, analysis } = analyzeDsl(`
+P 0/10000 host=c
+  Y 1003/4100 host=b
+  X 5000/5000 host=a`);
+    expect(describePath(trace, analysis.path)).toBe('P 0-1003, Y 1003-5000, X 5000-10000');
+  });
+
   it('--overlap-tolerance overrides detection', () => {
     const { trace, analysis } = analyzeDsl(text, { unit: 'ms', overlapToleranceNs: 10_000 });
     expect(describePath(trace, analysis.path, 'ms')).toBe('X 0-2, A 2-12.4, X 12.4-17, C 17-25, X 25-30');
