@@ -88,6 +88,7 @@ export function convertOtlp(value: unknown, src: SourceRef, ctx: ImportContext):
 }
 
 function convertSpan(s: JsonObject, index: number, resource: ReturnType<ImportContext['resources']['intern']>, src: SourceRef, ctx: ImportContext): boolean {
+  // Only error paths call this; it is a closure, but one per span is cheap next to the parse.
   const where = (): string => `${formatSource(src)}: span ${index}${typeof s['name'] === 'string' ? ` "${s['name']}"` : ''}`;
   const tid = readId(field(s, 'traceId', 'trace_id'), 16);
   if (!tid.ok) {
@@ -163,7 +164,21 @@ function isEmptyBytes(v: unknown): boolean {
   return (Array.isArray(v) || v instanceof Uint8Array) && v.length === 0;
 }
 
+/** The common case, without allocating: already lowercase hex of the right length, not all zeros. */
+function isCanonicalHex(v: string, len: number): boolean {
+  if (v.length !== len) return false;
+  let nonZero = false;
+  for (let i = 0; i < len; i++) {
+    const c = v.charCodeAt(i);
+    if (c > 48 && c <= 57) nonZero = true;
+    else if (c >= 97 && c <= 102) nonZero = true;
+    else if (c !== 48) return false;
+  }
+  return nonZero;
+}
+
 function readId(v: unknown, bytes: 8 | 16): IdResult {
+  if (typeof v === 'string' && isCanonicalHex(v, bytes * 2)) return { ok: true, id: v };
   if (isEmptyBytes(v)) return { ok: false, problem: 'empty' };
   if (typeof v === 'string') return normalizeId(v, bytes);
   if (v instanceof Uint8Array) return idFromBytes(v, bytes);

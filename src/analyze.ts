@@ -67,6 +67,7 @@ export async function analyzeFiles(opts: AnalyzeOptions): Promise<AnalyzeResult>
   built.length = 0;
   const analysisOpts = { skewAdjust: opts.skewAdjust, granularity, ...(opts.overlapToleranceNs !== undefined ? { overlapToleranceNs: opts.overlapToleranceNs } : {}) };
 
+  const keys = new ComponentKeys();
   const summaries: TraceSummary[] = [];
   const reportTraces: ReportTrace[] = [];
   let kept: AnalyzeResult['kept'];
@@ -100,7 +101,7 @@ export async function analyzeFiles(opts: AnalyzeOptions): Promise<AnalyzeResult>
     for (const sec of analysis.path) {
       const s = trace.spans[sec.span];
       if (!s) continue;
-      const k = componentKey(s.resource.service, s.name);
+      const k = keys.get(s.resource.service, s.name);
       let c = components.get(k);
       if (!c) components.set(k, (c = { service: s.resource.service, operation: s.name, ns: 0, errors: 0 }));
       c.ns += sec.end - sec.start;
@@ -162,6 +163,22 @@ export async function analyzeFiles(opts: AnalyzeOptions): Promise<AnalyzeResult>
     })),
   };
   return { report, inputs, ...(kept ? { kept } : {}) };
+}
+
+/** componentKey() without building a string per section: one cached key per (service, operation). */
+class ComponentKeys {
+  private readonly byService = new Map<string, Map<string, string>>();
+
+  get(service: string, operation: string): string {
+    let ops = this.byService.get(service);
+    if (!ops) this.byService.set(service, (ops = new Map()));
+    let k = ops.get(operation);
+    if (k === undefined) {
+      if (ops.size > 100_000) ops.clear();
+      ops.set(operation, (k = componentKey(service, operation)));
+    }
+    return k;
+  }
 }
 
 /** Traces by their primary root's start (the earliest parentless span), then id. */

@@ -94,15 +94,21 @@ export class TraceJsonWriter {
   }
 
   private *path(trace: Trace, path: readonly PathSection[], base: SplitNs, put: (text: string) => void): Generator<void> {
-    put('[');
+    // Sections go out in runs of a few KiB: one encoder call per section costs more than
+    // flattening a short concatenation.
+    let out = '[';
     for (let i = 0; i < path.length; i++) {
       const sec = path[i];
       if (!sec) continue;
       const s = trace.spans[sec.span];
-      put(`${i > 0 ? ',' : ''}{"spanId":"${s?.spanId ?? ''}","service":${this.q(s?.resource.service ?? '')},"operation":${this.q(s?.name ?? '')},"startUnixNano":"${addNs(base, sec.start)}","durationNs":${sec.end - sec.start}${s?.status === 'error' ? ',"error":true' : ''}}`);
+      out += `${i > 0 ? ',' : ''}{"spanId":"${s?.spanId ?? ''}","service":${this.q(s?.resource.service ?? '')},"operation":${this.q(s?.name ?? '')},"startUnixNano":"${addNs(base, sec.start)}","durationNs":${sec.end - sec.start}${s?.status === 'error' ? ',"error":true' : ''}}`;
+      if (out.length >= 8192) {
+        put(out);
+        out = '';
+      }
       if ((i & 8191) === 8191) yield;
     }
-    put(']');
+    put(`${out}]`);
   }
 
   private q(s: string): string {
