@@ -4,6 +4,7 @@
 // (graph.ts).
 import type { Diagnostics } from './diagnostics.js';
 import { formatSource, type SpanInput } from './span.js';
+import { SpanIdIndex } from './span-id-index.js';
 
 /** One trace, immutable once built. Index i in every array is span i. */
 export interface Trace {
@@ -69,14 +70,13 @@ export class TraceSetBuilder {
 
   private buildTrace(traceId: string, input: readonly SpanInput[]): Trace {
     // Index by span id, keeping the first of any resends.
-    const index = new Map<string, number>();
+    const index = new SpanIdIndex(input.length);
     let kept: SpanInput[] | undefined;
     for (let i = 0; i < input.length; i++) {
       const s = input[i];
       if (!s) continue;
-      const f = index.get(s.spanId);
-      if (f === undefined) {
-        index.set(s.spanId, kept ? kept.length : i);
+      const f = index.add(s.spanId, kept ? kept.length : i);
+      if (f < 0) {
         kept?.push(s);
       } else {
         kept ??= input.slice(0, i);
@@ -99,7 +99,7 @@ export class TraceSetBuilder {
       end[i] = Number(s.endNs - base);
       if (s.parentSpanId !== undefined) {
         const pi = index.get(s.parentSpanId);
-        if (pi === undefined) {
+        if (pi < 0) {
           this.diag.add('parent_missing', () => `${formatSource(s.source)}: span ${s.spanId} "${s.name}": parent ${s.parentSpanId} is not in trace ${traceId}`);
         } else {
           parent[i] = pi;
