@@ -146,7 +146,7 @@ export async function readInput(path: string, sink: SpanSink, opts: ReadOptions 
     if (looksLengthPrefixed(whole)) {
       const reader = new OtlpProtoStreamReader(ctx);
       for await (const c of it.rest()) reader.push(c);
-      reader.end(sink.diag);
+      if (gunzipError === undefined) reader.end(sink.diag); // else the damage is reported below
     } else {
       const parts: Buffer[] = [];
       for await (const c of it.rest()) parts.push(c);
@@ -159,8 +159,11 @@ export async function readInput(path: string, sink: SpanSink, opts: ReadOptions 
     const lines = await isJsonLines(it, fmt);
     const reader = lines ? new JsonLinesReader(path, sink.diag, fmt.preprocess, fmt.preprocessOnRequest === true, onValue) : new JsonDocumentReader(fmt, path, sink.diag, onValue);
     for await (const c of it.rest()) reader.push(c);
-    reader.end();
+    // A damaged gzip stream also leaves a partial last record: report the damage once, as such.
+    if (gunzipError !== undefined) reportGunzipError();
+    else reader.end();
     fmt.finish?.(ctx);
+    return { file: path, format, detectedBy, gzip, bytes, spans };
   }
   reportGunzipError();
   return { file: path, format, detectedBy, gzip, bytes, spans };
