@@ -251,6 +251,21 @@ P 0/20
     ).toBe('P 0-3, b 3-10, P 10-20');
   });
 
+  it('Jaeger UI: a cursor of 0 is a real cursor, not "no cursor"', () => {
+    // R |0 ............................................ 100|
+    // X |0 .............. 40|
+    // Z      |10 ..... 30|          overlapped by X
+    // Y                          |60 ............... 100|
+    // Back from X the cursor is 0; nothing ends at or before 0, so Z must not be picked.
+    expect(
+      path(`
+R 0/100
+  X 0/40
+  Z 10/20
+  Y 60/40`),
+    ).toBe('X 0-40, R 40-60, Y 60-100');
+  });
+
   it('CRISP: an async child is not blamed for the parent tail', () => {
     // handler |0 ..... 40|   ; audit child 30/100 (same host) is clipped, not async: it ends after the parent
     // but starts inside; it is clipped to 30-40 and takes the tail. A child entirely after: async.
