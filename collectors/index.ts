@@ -81,7 +81,7 @@ export async function readInput(path: string, sink: SpanSink, opts: ReadOptions 
   const rawIt = new ChunkIterator(counted);
   const head = await rawIt.peek(2);
   const gzip = head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b;
-  let it = rawIt;
+  let input = rawIt;
   let gunzipError: string | undefined;
   if (gzip) {
     const gunzip = createGunzip();
@@ -91,7 +91,7 @@ export async function readInput(path: string, sink: SpanSink, opts: ReadOptions 
     const src = Readable.from(rawIt.rest());
     src.on('error', (e) => gunzip.destroy(e));
     src.pipe(gunzip);
-    it = new ChunkIterator(
+    input = new ChunkIterator(
       (async function* () {
         try {
           for await (const c of gunzip) yield Buffer.isBuffer(c) ? c : Buffer.from(c as Uint8Array);
@@ -115,11 +115,11 @@ export async function readInput(path: string, sink: SpanSink, opts: ReadOptions 
     },
   };
 
-  let peek = await it.peek(PEEK_BYTES);
+  let peek = await input.peek(PEEK_BYTES);
   if (peek[0] === 0xef && peek[1] === 0xbb && peek[2] === 0xbf) {
     // A UTF-8 byte order mark (Notepad, PowerShell) is not part of the JSON: JSON.parse rejects it.
-    it.skip(3);
-    peek = await it.peek(PEEK_BYTES);
+    input.skip(3);
+    peek = await input.peek(PEEK_BYTES);
   }
   let format = opts.format;
   let detectedBy: InputSummary['detectedBy'] = 'forced';
@@ -142,23 +142,23 @@ export async function readInput(path: string, sink: SpanSink, opts: ReadOptions 
   }
 
   if (format === 'otlp-proto') {
-    const whole = await it.peek(5);
+    const whole = await input.peek(5);
     if (looksLengthPrefixed(whole)) {
       const reader = new OtlpProtoStreamReader(ctx);
-      for await (const c of it.rest()) reader.push(c);
+      for await (const c of input.rest()) reader.push(c);
       if (gunzipError === undefined) reader.end(sink.diag); // else the damage is reported below
     } else {
       const parts: Buffer[] = [];
-      for await (const c of it.rest()) parts.push(c);
+      for await (const c of input.rest()) parts.push(c);
       const all = Buffer.concat(parts);
       if (all.length > 0) decodeOtlpMessage(all, 0, ctx);
     }
   } else {
     const fmt = JSON_FORMATS[format];
     const onValue = (v: unknown, src: Parameters<JsonFormat['handleValue']>[1]): void | 'reparse' => fmt.handleValue(v, src, ctx);
-    const lines = await isJsonLines(it, fmt);
+    const lines = await isJsonLines(input, fmt);
     const reader = lines ? new JsonLinesReader(path, sink.diag, fmt.preprocess, fmt.preprocessOnRequest === true, onValue) : new JsonDocumentReader(fmt, path, sink.diag, onValue);
-    for await (const c of it.rest()) reader.push(c);
+    for await (const c of input.rest()) reader.push(c);
     // A damaged gzip stream also leaves a partial last record: report the damage once, as such.
     if (gunzipError !== undefined) reportGunzipError();
     else reader.end();
@@ -256,10 +256,10 @@ function looksLikeBareRequest(head: Buffer): boolean {
 }
 
 /** JSON Lines when the first line is complete and parses on its own; otherwise one streamed document. */
-async function isJsonLines(it: ChunkIterator, fmt: JsonFormat): Promise<boolean> {
+async function isJsonLines(input: ChunkIterator, fmt: JsonFormat): Promise<boolean> {
   let scanned = 0;
   for (;;) {
-    const buf = await it.peek(scanned + PEEK_BYTES);
+    const buf = await input.peek(scanned + PEEK_BYTES);
     const nl = buf.indexOf(0x0a, scanned);
     if (nl >= 0 || buf.length <= scanned) {
       const end = nl >= 0 ? nl : buf.length;

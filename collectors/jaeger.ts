@@ -11,7 +11,7 @@
 // engine treats the child as async. Every other reference becomes a link. An empty or
 // all-zero parent id means "no parent".
 import { describeIdProblem, normalizeId, type IdResult } from '../src/model/ids.js';
-import { asArray, asString, isObject, type JsonObject } from '../src/model/json-value.js';
+import { asArray, asString, isObject, type JsonObject, describeValue as describe, showValue as show } from '../src/model/json-value.js';
 import {
   formatSource,
   kindFromName,
@@ -130,7 +130,7 @@ function importSpan(s: unknown, i: number, t: TraceScope): void {
     ctx.diag.add('record_invalid', () => `${where()}: ${key} is ${show(s[key])}, expected a string`);
     return;
   }
-  const ids = readSpanIds(rawTraceId, rawSpanId, { trace: 'traceID', span: 'spanID' }, where, ctx, show);
+  const ids = readSpanIds(rawTraceId, rawSpanId, { trace: 'traceID', span: 'spanID' }, where, ctx);
   if (!ids) return;
   const time = timeRange(s['startTime'], s['duration']);
   if (typeof time === 'string') {
@@ -358,16 +358,3 @@ function int64Value(v: unknown): number | bigint | undefined {
 }
 
 // ---- messages ---------------------------------------------------------------------------
-
-/** A value as it appeared in the input, clipped, for messages. */
-function show(v: unknown): string {
-  if (v === undefined) return 'missing';
-  const s = JSON.stringify(v) ?? String(v);
-  return s.length > 60 ? `${s.slice(0, 60)}…` : s;
-}
-
-function describe(v: unknown): string {
-  if (Array.isArray(v)) return 'an array';
-  if (v === null) return 'null';
-  return typeof v === 'object' ? 'an object' : `${typeof v} ${show(v)}`;
-}

@@ -1,6 +1,7 @@
 // Trace and span id checks shared by the text-id formats (Jaeger, Zipkin): a span with a bad
 // id is counted with the concrete value and skipped.
 import { describeIdProblem, normalizeId } from '../src/model/ids.js';
+import { showValue as show } from '../src/model/json-value.js';
 import type { ImportContext } from './format.js';
 
 export function readSpanIds(
@@ -9,7 +10,6 @@ export function readSpanIds(
   names: { readonly trace: string; readonly span: string },
   where: () => string,
   ctx: ImportContext,
-  show: (v: unknown) => string,
 ): { traceId: string; spanId: string } | undefined {
   // Old Jaeger and Zipkin clients wrote short ids: left-pad them (critical-path.md rule 5).
   const tid = normalizeId(rawTraceId, 16, true);

@@ -30,7 +30,7 @@
 // order. Duplicates are left to the builder.
 import { createHash } from 'node:crypto';
 import { describeIdProblem, normalizeId } from '../src/model/ids.js';
-import { asString, isObject, type JsonObject } from '../src/model/json-value.js';
+import { asString, isObject, type JsonObject, describeValue as describe, showValue as show } from '../src/model/json-value.js';
 import {
   formatSource,
   kindFromName,
@@ -129,7 +129,7 @@ function importSpan(s: unknown, label: string, src: SourceRef, ctx: ImportContex
     ctx.diag.add('record_invalid', () => `${where()}: ${key} is ${show(s[key])}, expected a string`);
     return;
   }
-  const ids = readSpanIds(rawTraceId, rawId, { trace: 'traceId', span: 'id' }, where, ctx, show);
+  const ids = readSpanIds(rawTraceId, rawId, { trace: 'traceId', span: 'id' }, where, ctx);
   if (!ids) return;
   const time = timeRange(s['timestamp'], s['duration']);
   if (typeof time === 'string') {
@@ -252,17 +252,4 @@ function port(v: unknown): number | undefined {
 
 function nonEmpty(v: unknown): string | undefined {
   return typeof v === 'string' && v !== '' ? v : undefined;
-}
-
-/** A value as it appeared in the input, clipped, for messages. */
-function show(v: unknown): string {
-  if (v === undefined) return 'missing';
-  const s = JSON.stringify(v) ?? String(v);
-  return s.length > 60 ? `${s.slice(0, 60)}…` : s;
-}
-
-function describe(v: unknown): string {
-  if (Array.isArray(v)) return 'an array';
-  if (v === null) return 'null';
-  return typeof v === 'object' ? 'an object' : `${typeof v} ${show(v)}`;
 }

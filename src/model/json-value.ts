@@ -20,3 +20,17 @@ export function asString(v: unknown): string | undefined {
 export function asArray(v: unknown): readonly unknown[] | undefined {
   return Array.isArray(v) ? v : undefined;
 }
+
+/** A value as it appeared in the input, clipped, for messages. */
+export function showValue(v: unknown): string {
+  if (v === undefined) return 'missing';
+  const s = JSON.stringify(v) ?? String(v);
+  return s.length > 60 ? `${s.slice(0, 60)}…` : s;
+}
+
+/** What kind of value it is, for "expected an object" messages. */
+export function describeValue(v: unknown): string {
+  if (Array.isArray(v)) return 'an array';
+  if (v === null) return 'null';
+  return typeof v === 'object' ? 'an object' : `${typeof v} ${showValue(v)}`;
+}

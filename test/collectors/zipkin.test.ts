@@ -1,28 +1,13 @@
 // Golden tests for the Zipkin v2 JSON importer: fixtures in test/fixtures/zipkin/, named after the
 // problem they exercise; every emitted span and every diagnostic is checked exactly.
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import type { ImportContext } from '../../collectors/format.js';
 import { JsonDocumentReader } from '../../collectors/json-document.js';
 import { sharedServerId, zipkinJson } from '../../collectors/zipkin.js';
 import { Diagnostics } from '../../src/model/diagnostics.js';
-import { ResourceInterner, type SourceRef, type SpanInput } from '../../src/model/span.js';
+import type { SourceRef, SpanInput } from '../../src/model/span.js';
+import { at, collect, fixtureText as fixtureTextIn } from '../helpers/collect.js';
 
-/** 1700000000000000 µs (2023-11-14T22:13:20Z) in ns: every fixture starts there. */
-const T0 = 1_700_000_000_000_000_000n;
-/** Nanoseconds `us` microseconds after T0. */
-const at = (us: number): bigint => T0 + BigInt(us) * 1000n;
-
-function collect(file: string): { ctx: ImportContext; spans: SpanInput[]; diag: Diagnostics } {
-  const spans: SpanInput[] = [];
-  const diag = new Diagnostics();
-  const ctx: ImportContext = { file, diag, resources: new ResourceInterner(), emit: (s) => spans.push(s) };
-  return { ctx, spans, diag };
-}
-
-function fixtureText(name: string): string {
-  return readFileSync(new URL(`../fixtures/zipkin/${name}`, import.meta.url), 'utf8');
-}
+const fixtureText = (name: string): string => fixtureTextIn('zipkin', name);
 
 function importFixture(name: string): { spans: SpanInput[]; diag: Diagnostics; src: SourceRef } {
   const { ctx, spans, diag } = collect(name);
