@@ -289,7 +289,7 @@ function firstNonSpace(b: Buffer): number {
 
 function describeHead(b: Buffer): string {
   const s = b.subarray(0, 16);
-  const printable = s.every((c) => c >= 0x20 && c < 0x7f);
+  const printable = s.every((c) => (c >= 0x20 && c < 0x7f) || c === 0x0a || c === 0x0d || c === 0x09);
   return printable ? JSON.stringify(s.toString('latin1')) : `bytes ${s.toString('hex').replace(/(..)/g, '$1 ').trim()}`;
 }
 

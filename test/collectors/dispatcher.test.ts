@@ -165,7 +165,7 @@ describe('inputs that are not trace files', () => {
 
   it('text and JSON that is not a trace are InputErrors too', async () => {
     const text = inputFixture('text-with-leading-newline.txt');
-    await expect(importPath(text)).rejects.toThrow(new InputError(`${text}: not a trace format cpath reads (OTLP JSON or protobuf, Jaeger JSON, Zipkin v2 JSON); it starts with bytes 0a 54 68 69 73 20 69 73 20 61 20 6e 6f 74 65 2c. Use --input-format to force one.`));
+    await expect(importPath(text)).rejects.toThrow(new InputError(`${text}: not a trace format cpath reads (OTLP JSON or protobuf, Jaeger JSON, Zipkin v2 JSON); it starts with "\\nThis is a note,". Use --input-format to force one.`));
     const path = join(tmp.dir, 'hello.txt');
     await writeFile(path, 'hello, world, this is text');
     await expect(importPath(path)).rejects.toThrow(new InputError(`${path}: not a trace format cpath reads (OTLP JSON or protobuf, Jaeger JSON, Zipkin v2 JSON); it starts with "hello, world, th". Use --input-format to force one.`));
