@@ -80,46 +80,51 @@ async function runAnalyze(inputs: string[], f: AnalyzeFlags): Promise<void> {
   if (inputs.filter((i) => i === '-').length > 1) throw new UsageError('stdin (-) can be given only once');
 
   const out = await openOutput(f.output);
-  const json = f.format === 'json' && trace === undefined ? new JsonReportWriter(out, `cpath ${VERSION}`) : undefined;
-  const progress = new Progress(f.progress && process.stderr.isTTY === true);
-  const sizes = new Map<string, number | undefined>();
-  for (const i of inputs) sizes.set(i, await inputSize(i));
-  let result;
   try {
-    result = await analyzeFiles({
-      files: inputs,
-      ...(f.inputFormat ? { inputFormat: f.inputFormat } : {}),
-      skewAdjust: f.skewAdjust,
-      ...(overlap !== undefined ? { overlapToleranceNs: overlap } : {}),
-      ...(f.groupBy !== undefined ? { groupBy: f.groupBy } : {}),
-      filter,
-      outliers,
-      outliersLabel: outliers.kind === 'duration' ? String(outliers.ns) : f.outliers,
-      top,
-      ...(trace !== undefined ? { keepTrace: trace } : {}),
-      traces: json ? (t) => json.trace(t) : false,
-      onBytes: (file, b) => {
-        const size = sizes.get(file);
-        progress.update(`reading ${file}  ${size ? `${Math.floor((b / size) * 100)}%  ` : ''}${(b / 1e6).toFixed(0)} MB`);
-      },
-    });
-  } finally {
-    progress.done();
+    const json = f.format === 'json' && trace === undefined ? new JsonReportWriter(out, `cpath ${VERSION}`) : undefined;
+    const progress = new Progress(f.progress && process.stderr.isTTY === true);
+    const sizes = new Map<string, number | undefined>();
+    for (const i of inputs) sizes.set(i, await inputSize(i));
+    let result;
+    try {
+      result = await analyzeFiles({
+        files: inputs,
+        ...(f.inputFormat ? { inputFormat: f.inputFormat } : {}),
+        skewAdjust: f.skewAdjust,
+        ...(overlap !== undefined ? { overlapToleranceNs: overlap } : {}),
+        ...(f.groupBy !== undefined ? { groupBy: f.groupBy } : {}),
+        filter,
+        outliers,
+        outliersLabel: outliers.kind === 'duration' ? String(outliers.ns) : f.outliers,
+        top,
+        ...(trace !== undefined ? { keepTrace: trace } : {}),
+        traces: json ? (t) => json.trace(t) : false,
+        onBytes: (file, b) => {
+          const size = sizes.get(file);
+          progress.update(`reading ${file}  ${size ? `${Math.floor((b / size) * 100)}%  ` : ''}${(b / 1e6).toFixed(0)} MB`);
+        },
+      });
+    } finally {
+      progress.done();
+    }
+    const { report } = result;
+    if (report.input.spans === 0) {
+      const problems = report.diagnostics.map((d) => `  ${d.code} ×${d.count}${d.example ? `: ${d.example}` : ''}`).join('\n');
+      throw new InputError(`no spans found in ${inputs.join(', ')}${problems ? `\n${problems}` : ''}`);
+    }
+    if (trace !== undefined) {
+      if (!result.kept) throw new InputError(`trace ${trace} is not in the input${report.input.traces !== report.input.tracesAnalysed ? ' (or the filters excluded it)' : ''}`);
+      out.writeText(renderWaterfall(result.kept.trace, result.kept.analysis));
+    } else if (json) {
+      await json.end(report);
+    } else {
+      out.writeText(renderText(report));
+    }
+    await out.close();
+  } catch (e) {
+    await out.abandon();
+    throw e;
   }
-  const { report } = result;
-  if (report.input.spans === 0) {
-    const problems = report.diagnostics.map((d) => `  ${d.code} ×${d.count}${d.example ? `: ${d.example}` : ''}`).join('\n');
-    throw new InputError(`no spans found in ${inputs.join(', ')}${problems ? `\n${problems}` : ''}`);
-  }
-  if (trace !== undefined) {
-    if (!result.kept) throw new InputError(`trace ${trace} is not in the input${report.input.traces !== report.input.tracesAnalysed ? ' (or the filters excluded it)' : ''}`);
-    out.writeText(renderWaterfall(result.kept.trace, result.kept.analysis));
-  } else if (json) {
-    await json.end(report);
-  } else {
-    out.writeText(renderText(report));
-  }
-  await out.close();
 }
 
 /** Runs the CLI; returns the exit status. */

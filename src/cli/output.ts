@@ -1,5 +1,5 @@
 // Where a command's result goes (-o FILE or stdout), and the stderr progress line.
-import { open } from 'node:fs/promises';
+import { open, rm } from 'node:fs/promises';
 import { once } from 'node:events';
 import type { Writable } from 'node:stream';
 import type { ByteSink } from '../report/json.js';
@@ -9,6 +9,8 @@ import { UsageError } from './options.js';
 export interface Output extends ByteSink {
   writeText(text: string): void;
   close(): Promise<void>;
+  /** The command failed: close, and remove the -o file so that no partial result is left behind. */
+  abandon(): Promise<void>;
 }
 
 export async function openOutput(file: string | undefined): Promise<Output> {
@@ -26,6 +28,17 @@ export async function openOutput(file: string | undefined): Promise<Output> {
   stream.on('error', (e) => {
     failed = e;
   });
+  const close = async (): Promise<void> => {
+    if (stream === process.stdout) {
+      await new Promise<void>((resolve) => {
+        if (process.stdout.writableLength === 0) resolve();
+        else process.stdout.once('drain', () => resolve());
+      });
+    } else {
+      await new Promise<void>((resolve, reject) => stream.end((err?: Error | null) => (err ? reject(err) : resolve())));
+    }
+    if (failed) throw failed;
+  };
   return {
     write: (data) => stream.write(data),
     writeText: (text) => {
@@ -35,16 +48,10 @@ export async function openOutput(file: string | undefined): Promise<Output> {
       if (failed) throw failed;
       await once(stream, 'drain');
     },
-    close: async () => {
-      if (stream === process.stdout) {
-        await new Promise<void>((resolve) => {
-          if (process.stdout.writableLength === 0) resolve();
-          else process.stdout.once('drain', () => resolve());
-        });
-      } else {
-        await new Promise<void>((resolve, reject) => stream.end((err?: Error | null) => (err ? reject(err) : resolve())));
-      }
-      if (failed) throw failed;
+    close,
+    abandon: async () => {
+      await close().catch(() => undefined);
+      if (file !== undefined && file !== '-') await rm(file, { force: true });
     },
   };
 }

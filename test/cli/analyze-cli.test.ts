@@ -1,7 +1,7 @@
 // End to end: `node bin/cpath.js analyze ...` on the samples (see samples/README.md for the facts
 // asserted here). The CLI runs from dist/: `npm test` runs tsc before vitest.
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -473,7 +473,7 @@ describe('cpath analyze: exit statuses', () => {
     const r = await cpath(['analyze', 'samples/README.md']);
     expect(r.code).toBe(1);
     expect(r.stderr).toBe(
-      'cpath: samples/README.md: not a trace format cpath reads (OTLP JSON or protobuf, Jaeger JSON, Zipkin v2 JSON); it starts with bytes 23 20 53 61 6d 70 6c 65 20 74 72 61 63 65 73 0a. Use --input-format to force one.\n',
+      'cpath: samples/README.md: not a trace format cpath reads (OTLP JSON or protobuf, Jaeger JSON, Zipkin v2 JSON); it starts with "# Sample traces\\n". Use --input-format to force one.\n',
     );
     noStack(r);
   });
@@ -516,5 +516,16 @@ describe('cpath analyze: several inputs and the path settings', () => {
       const sum = t.criticalPath.reduce((s, c) => s + c.durationNs, 0);
       expect(sum).toBe(t.durationNs);
     }
+  });
+});
+
+describe('cpath analyze: failed runs leave no partial output', () => {
+  it('-o FILE is removed when the input turns out to hold no spans', async () => {
+    const input = join(tmp.dir, 'no-spans.json');
+    await writeFile(input, '{"resourceSpans":[]}');
+    const out = join(tmp.dir, 'not-written.json');
+    const r = await cpath(['analyze', input, '--format', 'json', '-o', out]);
+    expect(r.code).toBe(1);
+    expect(existsSync(out)).toBe(false);
   });
 });
