@@ -778,12 +778,16 @@ ${list(f.cacheMissTraceIds)}
    CLIENT span ends exactly when its \`GET /inventory/stock\` CLIENT span starts (whole ms); both
    are on the path. No other frontend siblings are back to back.
 6. **Async child**: each of the ${f.consumerSpans} successful checkouts has a \`publish order\` PRODUCER span
-   (frontend, inside the request, on the critical path) whose child \`process order\` (CONSUMER,
+   (frontend, inside the request; on the critical path in every such trace but
+   \`ae2d92ff7cdf019d94bcb19660152c04\`, where its start, truncated to the millisecond, makes it end
+   before the payment call it follows: by the rules the payment call is picked first and hides
+   it) whose child \`process order\` (CONSUMER,
    service \`worker\`) starts ${f.consumerDelayAfterRootEndMs.min}-${f.consumerDelayAfterRootEndMs.max} ms after the checkout root ends: async, never on the path.
 7. **Expected critical path** (after skew adjustment, ε = 1 ms for frontend):
    - checkout: GET /checkout, GET /cart (client, server), hash-session (or cache.get on a cache
      miss), POST /inventory/reserve (client, server), db.query, POST /payment/charge (client,
-     server), fraud-check, publish order (absent in error traces). Sections tile the root window.
+     server), fraud-check, publish order (absent in error traces and hidden in one, see 6).
+     Sections tile the root window.
    - product: GET /product, GET /catalog/item (client, server), catalog.lookup, catalog.price,
      GET /inventory/stock (client, server), db.query.
 
