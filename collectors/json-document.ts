@@ -69,6 +69,7 @@ export class JsonDocumentReader {
           break;
         }
         this.finishCapture(buf.subarray(capStart, end));
+        if (this.failed) return;
         i = end;
         continue;
       }
