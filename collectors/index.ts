@@ -72,7 +72,7 @@ export async function readInput(path: string, sink: SpanSink, opts: ReadOptions 
   let bytes = 0;
   const counted = (async function* () {
     for await (const chunk of raw) {
-      const b = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as Uint8Array);
+      const b = toBuffer(chunk);
       bytes += b.length;
       opts.onBytes?.(bytes);
       yield b;
@@ -94,7 +94,7 @@ export async function readInput(path: string, sink: SpanSink, opts: ReadOptions 
     input = new ChunkIterator(
       (async function* () {
         try {
-          for await (const c of gunzip) yield Buffer.isBuffer(c) ? c : Buffer.from(c as Uint8Array);
+          for await (const c of gunzip) yield toBuffer(c);
         } catch (e) {
           gunzipError = errorText(e);
         }
@@ -185,6 +185,13 @@ function keepAttributes(span: SpanInput, keys: ReadonlySet<string>): SpanInput {
     if (v !== undefined) attributes[k] = v;
   }
   return { ...span, attributes };
+}
+
+/** Streams hand out Buffers; anything else (a string from a text-mode stdin) is made one. */
+function toBuffer(chunk: unknown): Buffer {
+  if (Buffer.isBuffer(chunk)) return chunk;
+  if (chunk instanceof Uint8Array) return Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+  return Buffer.from(String(chunk));
 }
 
 async function openRaw(path: string): Promise<AsyncIterable<unknown>> {

@@ -7,12 +7,8 @@ import type { Diagnostics } from '../src/model/diagnostics.js';
 import type { JsonFormat, PathKey } from './format.js';
 import type { SourceRef } from '../src/model/span.js';
 
-type Container = Record<string, unknown> | unknown[];
-
-interface Frame {
-  readonly isArray: boolean;
+interface FrameBase {
   readonly key: PathKey;
-  readonly value: Container;
   /** Next array index. */
   index: number;
   /** Object key of the value being read. */
@@ -20,6 +16,9 @@ interface Frame {
   /** Where the container starts in the stream, for messages. */
   readonly offset: number;
 }
+
+/** A container being walked into, with what has been reassembled of it so far. */
+type Frame = (FrameBase & { readonly isArray: true; readonly value: unknown[] }) | (FrameBase & { readonly isArray: false; readonly value: Record<string, unknown> });
 
 type Mode = 'value' | 'afterValue' | 'key' | 'colon' | 'capture';
 
@@ -140,7 +139,8 @@ export class JsonDocumentReader {
     const p = this.childPath();
     if ((b === 0x7b || b === 0x5b) && this.format.descend(p)) {
       const isArray = b === 0x5b;
-      this.stack.push({ isArray, key: p[p.length - 1] ?? '', value: isArray ? [] : {}, index: 0, pendingKey: '', offset: this.base + i });
+      const base = { key: p[p.length - 1] ?? '', index: 0, pendingKey: '', offset: this.base + i };
+      this.stack.push(isArray ? { ...base, isArray: true, value: [] } : { ...base, isArray: false, value: {} });
       if (this.stack.length > 1) this.path.push(p[p.length - 1] ?? '');
       this.mode = isArray ? 'value' : 'key';
       return i + 1;
@@ -246,9 +246,9 @@ export class JsonDocumentReader {
     if (this.format.flush(p)) {
       this.onValue(wrap(p, value), src);
     } else if (top.isArray) {
-      (top.value as unknown[]).push(value);
+      top.value.push(value);
     } else {
-      (top.value as Record<string, unknown>)[top.pendingKey] = value;
+      top.value[top.pendingKey] = value;
     }
     if (top.isArray) top.index++;
   }

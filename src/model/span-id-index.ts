@@ -11,6 +11,8 @@ export class SpanIdIndex {
   private readonly mask: number;
   /** Keys that are not 16 hex digits (never from the importers, which normalise ids). */
   private readonly odd = new Map<string, number>();
+  /** Scratch for the two halves of the id being looked up. */
+  private readonly halves = new Int32Array(2);
 
   constructor(capacity: number) {
     let size = 16;
@@ -23,14 +25,14 @@ export class SpanIdIndex {
 
   /** Adds id -> index unless the id is present; returns the index already there, or -1. */
   add(id: string, index: number): number {
-    if (!splitHex(id, HALVES)) {
+    if (!splitHex(id, this.halves)) {
       const had = this.odd.get(id);
       if (had !== undefined) return had;
       this.odd.set(id, index);
       return -1;
     }
-    const h = HALVES[0] ?? 0;
-    const l = HALVES[1] ?? 0;
+    const h = this.halves[0] ?? 0;
+    const l = this.halves[1] ?? 0;
     for (let slot = hash(h, l) & this.mask; ; slot = (slot + 1) & this.mask) {
       const v = this.val[slot] ?? 0;
       if (v === 0) {
@@ -44,9 +46,9 @@ export class SpanIdIndex {
   }
 
   get(id: string): number {
-    if (!splitHex(id, HALVES)) return this.odd.get(id) ?? -1;
-    const h = HALVES[0] ?? 0;
-    const l = HALVES[1] ?? 0;
+    if (!splitHex(id, this.halves)) return this.odd.get(id) ?? -1;
+    const h = this.halves[0] ?? 0;
+    const l = this.halves[1] ?? 0;
     for (let slot = hash(h, l) & this.mask; ; slot = (slot + 1) & this.mask) {
       const v = this.val[slot] ?? 0;
       if (v === 0) return -1;
@@ -54,9 +56,6 @@ export class SpanIdIndex {
     }
   }
 }
-
-// Scratch for splitHex's result; the index is used synchronously, one call at a time.
-const HALVES = new Int32Array(2);
 
 /** The two 32-bit halves of a 16-digit lowercase hex id; false for anything else. */
 function splitHex(id: string, out: Int32Array): boolean {
