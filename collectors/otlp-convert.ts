@@ -199,7 +199,7 @@ function readKind(v: unknown): SpanKind {
 
 const NO_ATTRIBUTES: Attributes = Object.freeze({});
 
-export function convertAttributes(v: unknown, src: SourceRef, ctx: ImportContext, keep?: ReadonlySet<string>): Attributes {
+function convertAttributes(v: unknown, src: SourceRef, ctx: ImportContext, keep?: ReadonlySet<string>): Attributes {
   const out: Attributes = {};
   const list = asArray(v);
   if (!list) return out;

@@ -7,8 +7,6 @@ const schema = {
     otlp: {
       nested: {
         ExportTraceServiceRequest: { fields: { resourceSpans: { rule: 'repeated', type: 'ResourceSpans', id: 1 } } },
-        ExportTraceServiceResponse: { fields: { partialSuccess: { type: 'ExportTracePartialSuccess', id: 1 } } },
-        ExportTracePartialSuccess: { fields: { rejectedSpans: { type: 'int64', id: 1 }, errorMessage: { type: 'string', id: 2 } } },
         ResourceSpans: {
           fields: {
             resource: { type: 'Resource', id: 1 },
@@ -87,8 +85,6 @@ const schema = {
         },
         ArrayValue: { fields: { values: { rule: 'repeated', type: 'AnyValue', id: 1 } } },
         KeyValueList: { fields: { values: { rule: 'repeated', type: 'KeyValue', id: 1 } } },
-        Status_: { fields: { code: { type: 'int32', id: 1 }, message: { type: 'string', id: 2 }, details: { rule: 'repeated', type: 'Any', id: 3 } } },
-        Any: { fields: { typeUrl: { type: 'string', id: 1 }, value: { type: 'bytes', id: 2 } } },
       },
     },
   },
@@ -98,6 +94,3 @@ const root = protobuf.Root.fromJSON(schema);
 
 /** opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest (same wire shape as TracesData). */
 export const ExportTraceServiceRequest = root.lookupType('otlp.ExportTraceServiceRequest');
-export const ExportTraceServiceResponse = root.lookupType('otlp.ExportTraceServiceResponse');
-/** google.rpc.Status, for error replies. */
-export const RpcStatus = root.lookupType('otlp.Status_');
