@@ -6,13 +6,16 @@ import type { Trace } from '../src/model/trace-builder.js';
 
 export function detectGranularity(traces: readonly Trace[]): Map<ResourceInfo, number> {
   const g = new Map<ResourceInfo, number>();
-  for (const t of traces) {
-    for (const s of t.spans) {
-      const cur = g.get(s.resource);
-      if (cur === 0) continue;
-      const here = s.startNs % 1_000_000n === 0n ? 1_000_000 : s.startNs % 1_000n === 0n ? 1_000 : 0;
-      g.set(s.resource, cur === undefined ? here : Math.min(cur, here));
-    }
-  }
+  for (const t of traces) addGranularity(g, t);
   return g;
+}
+
+/** Folds one more trace into `g` (the live server sees traces one at a time). */
+export function addGranularity(g: Map<ResourceInfo, number>, t: Trace): void {
+  for (const s of t.spans) {
+    const cur = g.get(s.resource);
+    if (cur === 0) continue;
+    const here = s.startNs % 1_000_000n === 0n ? 1_000_000 : s.startNs % 1_000n === 0n ? 1_000 : 0;
+    g.set(s.resource, cur === undefined ? here : Math.min(cur, here));
+  }
 }

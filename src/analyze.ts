@@ -1,15 +1,16 @@
 // `cpath analyze` as a library call: inputs -> builder -> per-trace critical paths ->
 // per-endpoint statistics -> the report model. The CLI only parses flags and renders.
 import { readInput, type InputFormat, type InputSummary } from '../collectors/index.js';
-import { aggregateEndpoints, componentKey, type ComponentTime, type OutlierPolicy, type TraceSummary } from '../analysis/endpoints.js';
+import { aggregateEndpoints, type OutlierPolicy, type TraceSummary } from '../analysis/endpoints.js';
+import { ComponentKeys, summarizeTrace } from '../analysis/trace-summary.js';
 import { isEmptyFilter, matchesContent, matchesTime, type TraceFilter } from '../analysis/filters.js';
 import { detectGranularity } from '../analysis/granularity.js';
 import { analyzeTrace, type TraceAnalysis } from '../analysis/trace-analysis.js';
 import { Diagnostics } from './model/diagnostics.js';
-import { ResourceInterner, stringifyAttr } from './model/span.js';
+import { ResourceInterner } from './model/span.js';
 import { TraceSetBuilder, type Trace } from './model/trace-builder.js';
 import type { AnalyzeReport, ReportTrace } from './report/types.js';
-import { toReportTrace, type AnalysedTrace } from './report/trace-json.js';
+import { toReportEndpoint, toReportTrace, type AnalysedTrace } from './report/trace-json.js';
 import { VERSION } from './version.js';
 
 export interface AnalyzeOptions {
@@ -83,36 +84,16 @@ export async function analyzeFiles(opts: AnalyzeOptions): Promise<AnalyzeResult>
     }
     const analysis = analyzeTrace(trace, analysisOpts, diag);
     if (!analysis) continue;
-    const root = trace.spans[analysis.root];
-    if (!root) continue;
-    const startNs = trace.baseNs + BigInt(analysis.prepared.ws[analysis.root] ?? 0);
-    if (filtering && !matchesTime(startNs, opts.filter)) {
+    const summary = summarizeTrace(trace, analysis, opts.groupBy, keys);
+    if (!summary) continue;
+    if (filtering && !matchesTime(summary.startNs, opts.filter)) {
       excluded++;
       continue;
     }
     if (opts.keepTrace === trace.traceId) kept = { trace, analysis };
-    let endpointOp = root.name;
-    if (opts.groupBy !== undefined) {
-      const v = root.attributes[opts.groupBy] ?? root.resource.attributes[opts.groupBy];
-      if (v !== undefined) endpointOp = stringifyAttr(v);
-    }
-    const components = new Map<string, ComponentTime>();
-    const errorSpans = new Set<number>();
-    for (const sec of analysis.path) {
-      const s = trace.spans[sec.span];
-      if (!s) continue;
-      const k = keys.get(s.resource.service, s.name);
-      let c = components.get(k);
-      if (!c) components.set(k, (c = { service: s.resource.service, operation: s.name, ns: 0, errors: 0 }));
-      c.ns += sec.end - sec.start;
-      if (s.status === 'error' && !errorSpans.has(sec.span)) {
-        errorSpans.add(sec.span);
-        c.errors++;
-      }
-    }
-    summaries.push({ traceId: trace.traceId, service: root.resource.service, operation: endpointOp, startNs, durationNs: analysis.durationNs, components });
+    summaries.push(summary);
     if (opts.traces === false) continue;
-    const at: AnalysedTrace = { trace, analysis, startNs, endpoint: { service: root.resource.service, operation: endpointOp } };
+    const at: AnalysedTrace = { trace, analysis, startNs: summary.startNs, endpoint: { service: summary.service, operation: summary.operation } };
     if (opts.traces === undefined) reportTraces.push(toReportTrace(at));
     else {
       const wait = opts.traces(at);
@@ -149,36 +130,9 @@ export async function analyzeFiles(opts: AnalyzeOptions): Promise<AnalyzeResult>
     },
     diagnostics: diag.entries(),
     traces: reportTraces,
-    endpoints: endpoints.map((e) => ({
-      service: e.service,
-      operation: e.operation,
-      traces: e.traces,
-      latencyNs: e.latencyNs,
-      latencyHistogram: e.latencyHistogram,
-      criticalPath: e.criticalPath.map((c) => ({ ...c, selfNs: { ...c.selfNs } })),
-      outlierThresholdNs: e.outlierThresholdNs,
-      outlierCount: e.outlierCount,
-      outliers: e.outliers.map((o) => ({ traceId: o.traceId, durationNs: o.durationNs, startUnixNano: o.startNs.toString(), dominant: o.dominant, excess: [...o.excess] })),
-      ...(e.typicalTraceId !== undefined ? { typicalTraceId: e.typicalTraceId } : {}),
-    })),
+    endpoints: endpoints.map(toReportEndpoint),
   };
   return { report, inputs, ...(kept ? { kept } : {}) };
-}
-
-/** componentKey() without building a string per section: one cached key per (service, operation). */
-class ComponentKeys {
-  private readonly byService = new Map<string, Map<string, string>>();
-
-  get(service: string, operation: string): string {
-    let ops = this.byService.get(service);
-    if (!ops) this.byService.set(service, (ops = new Map()));
-    let k = ops.get(operation);
-    if (k === undefined) {
-      if (ops.size > 100_000) ops.clear();
-      ops.set(operation, (k = componentKey(service, operation)));
-    }
-    return k;
-  }
 }
 
 /** Traces by their primary root's start (the earliest parentless span), then id. */

@@ -4,7 +4,8 @@
 import type { PathSection } from '../../analysis/critical-path.js';
 import type { TraceAnalysis } from '../../analysis/trace-analysis.js';
 import type { Trace } from '../model/trace-builder.js';
-import type { ReportSection, ReportTrace } from './types.js';
+import type { EndpointStats } from '../../analysis/endpoints.js';
+import type { ReportEndpoint, ReportSection, ReportTrace } from './types.js';
 
 export interface AnalysedTrace {
   readonly trace: Trace;
@@ -139,4 +140,20 @@ export function addNs(base: SplitNs, rel: number): string {
   const ms = base.ms + carry;
   const ns = t - carry * 1e6;
   return ms === 0 ? String(ns) : `${ms}${String(ns).padStart(6, '0')}`;
+}
+
+/** One endpoint's statistics as a report entry (`analyze --format json`, `/api/endpoints`). */
+export function toReportEndpoint(e: EndpointStats): ReportEndpoint {
+  return {
+    service: e.service,
+    operation: e.operation,
+    traces: e.traces,
+    latencyNs: e.latencyNs,
+    latencyHistogram: e.latencyHistogram,
+    criticalPath: e.criticalPath.map((c) => ({ ...c, selfNs: { ...c.selfNs } })),
+    outlierThresholdNs: e.outlierThresholdNs,
+    outlierCount: e.outlierCount,
+    outliers: e.outliers.map((o) => ({ traceId: o.traceId, durationNs: o.durationNs, startUnixNano: o.startNs.toString(), dominant: o.dominant, excess: [...o.excess] })),
+    ...(e.typicalTraceId !== undefined ? { typicalTraceId: e.typicalTraceId } : {}),
+  };
 }
