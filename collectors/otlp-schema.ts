@@ -85,6 +85,10 @@ const schema = {
         },
         ArrayValue: { fields: { values: { rule: 'repeated', type: 'AnyValue', id: 1 } } },
         KeyValueList: { fields: { values: { rule: 'repeated', type: 'KeyValue', id: 1 } } },
+        ExportTraceServiceResponse: { fields: { partialSuccess: { type: 'ExportTracePartialSuccess', id: 1 } } },
+        ExportTracePartialSuccess: { fields: { rejectedSpans: { type: 'int64', id: 1 }, errorMessage: { type: 'string', id: 2 } } },
+        // google.rpc.Status; `details` (repeated Any) is never filled by cpath.
+        RpcStatus: { fields: { code: { type: 'int32', id: 1 }, message: { type: 'string', id: 2 } } },
       },
     },
   },
@@ -94,3 +98,9 @@ const root = protobuf.Root.fromJSON(schema);
 
 /** opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest (same wire shape as TracesData). */
 export const ExportTraceServiceRequest = root.lookupType('otlp.ExportTraceServiceRequest');
+
+/** opentelemetry.proto.collector.trace.v1.ExportTraceServiceResponse. */
+export const ExportTraceServiceResponse = root.lookupType('otlp.ExportTraceServiceResponse');
+
+/** google.rpc.Status, the body of OTLP/HTTP error replies. */
+export const RpcStatus = root.lookupType('otlp.RpcStatus');

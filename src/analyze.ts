@@ -1,6 +1,7 @@
 // `cpath analyze` as a library call: inputs -> builder -> per-trace critical paths ->
 // per-endpoint statistics -> the report model. The CLI only parses flags and renders.
 import { readInput, type InputFormat, type InputSummary } from '../collectors/index.js';
+import { readStore } from '../collectors/store-input.js';
 import { aggregateEndpoints, type OutlierPolicy, type TraceSummary } from '../analysis/endpoints.js';
 import { ComponentKeys, summarizeTrace } from '../analysis/trace-summary.js';
 import { isEmptyFilter, matchesContent, matchesTime, type TraceFilter } from '../analysis/filters.js';
@@ -15,6 +16,8 @@ import { VERSION } from './version.js';
 
 export interface AnalyzeOptions {
   readonly files: readonly string[];
+  /** A `cpath serve` store directory to read as well (`--store`). */
+  readonly store?: string;
   readonly inputFormat?: InputFormat;
   readonly skewAdjust: boolean;
   readonly overlapToleranceNs?: number;
@@ -59,6 +62,7 @@ export async function analyzeFiles(opts: AnalyzeOptions): Promise<AnalyzeResult>
       }),
     );
   }
+  if (opts.store !== undefined) readStore(opts.store, sink, opts.filter.sinceNs, opts.filter.untilNs);
   const { traces: built, spanCount } = builder.build();
   const traceCount = built.length;
   const granularity = detectGranularity(built);
@@ -114,8 +118,8 @@ export async function analyzeFiles(opts: AnalyzeOptions): Promise<AnalyzeResult>
     version: 1,
     generator: `cpath ${VERSION}`,
     input: {
-      files: [...opts.files],
-      formats: inputs.map((i) => i.format ?? 'empty'),
+      files: [...opts.files, ...(opts.store !== undefined ? [opts.store] : [])],
+      formats: [...inputs.map((i) => i.format ?? 'empty'), ...(opts.store !== undefined ? ['cpath-store'] : [])],
       spans: spanCount,
       traces: traceCount,
       tracesAnalysed: summaries.length,

@@ -9,8 +9,12 @@ import { VERSION } from '../version.js';
 import { UsageError, collect, durationOpt, outliersOpt, positiveIntOpt, timeOpt, traceIdOpt, whereOpt } from './options.js';
 import { JsonReportWriter } from '../report/json.js';
 import { Progress, openOutput } from './output.js';
+import { addServeCommand } from './serve-command.js';
+import { StoreError } from '../store/span-store.js';
+import { ListenError } from '../server/serve.js';
 
 interface AnalyzeFlags {
+  store?: string;
   inputFormat?: InputFormat;
   format: 'text' | 'json';
   output?: string;
@@ -40,7 +44,8 @@ function buildProgram(): Command {
   program
     .command('analyze')
     .description('Read trace files and report critical paths, latency percentiles, outliers and blame per endpoint.')
-    .argument('<input...>', 'trace files: OTLP JSON / JSON Lines / protobuf, Jaeger JSON, Zipkin v2 JSON; .gz is read transparently; - reads stdin')
+    .argument('[input...]', 'trace files: OTLP JSON / JSON Lines / protobuf, Jaeger JSON, Zipkin v2 JSON; .gz is read transparently; - reads stdin')
+    .option('--store <dir>', 'also read what `cpath serve` stored in this directory (it may be running)')
     .addOption(new Option('--input-format <format>', 'skip detection and read every input as this format').choices([...INPUT_FORMATS]))
     .addOption(new Option('--format <format>', 'output format').choices(['text', 'json']).default('text'))
     .option('-o, --output <file>', 'write the result to a file instead of stdout')
@@ -60,6 +65,7 @@ function buildProgram(): Command {
     .action(async (inputs: string[], flags: AnalyzeFlags) => {
       await runAnalyze(inputs, flags);
     });
+  addServeCommand(program);
   return program;
 }
 
@@ -78,6 +84,7 @@ async function runAnalyze(inputs: string[], f: AnalyzeFlags): Promise<void> {
     ...(f.where ? { where: f.where.map(whereOpt) } : {}),
   };
   if (inputs.filter((i) => i === '-').length > 1) throw new UsageError('stdin (-) can be given only once');
+  if (inputs.length === 0 && f.store === undefined) throw new UsageError('analyze: give trace files, - for stdin, or --store DIR');
 
   const out = await openOutput(f.output);
   try {
@@ -89,6 +96,7 @@ async function runAnalyze(inputs: string[], f: AnalyzeFlags): Promise<void> {
     try {
       result = await analyzeFiles({
         files: inputs,
+        ...(f.store !== undefined ? { store: f.store } : {}),
         ...(f.inputFormat ? { inputFormat: f.inputFormat } : {}),
         skewAdjust: f.skewAdjust,
         ...(overlap !== undefined ? { overlapToleranceNs: overlap } : {}),
@@ -110,7 +118,7 @@ async function runAnalyze(inputs: string[], f: AnalyzeFlags): Promise<void> {
     const { report } = result;
     if (report.input.spans === 0) {
       const problems = report.diagnostics.map((d) => `  ${d.code} ×${d.count}${d.example ? `: ${d.example}` : ''}`).join('\n');
-      throw new InputError(`no spans found in ${inputs.join(', ')}${problems ? `\n${problems}` : ''}`);
+      throw new InputError(`no spans found in ${[...inputs, ...(f.store !== undefined ? [`store ${f.store}`] : [])].join(', ')}${problems ? `\n${problems}` : ''}`);
     }
     if (trace !== undefined) {
       if (!result.kept) throw new InputError(`trace ${trace} is not in the input${report.input.traces !== report.input.tracesAnalysed ? ' (or the filters excluded it)' : ''}`);
@@ -142,7 +150,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       process.stderr.write(`cpath: ${e.message}\n`);
       return 2;
     }
-    if (e instanceof InputError) {
+    if (e instanceof InputError || e instanceof StoreError || e instanceof ListenError) {
       process.stderr.write(`cpath: ${e.message}\n`);
       return 1;
     }

@@ -46,3 +46,22 @@ export function whereOpt(v: string): { key: string; value: string } {
 export function collect(v: string, prev: string[] | undefined): string[] {
   return [...(prev ?? []), v];
 }
+
+const SIZE_UNITS: Record<string, number> = { '': 1, b: 1, kb: 1e3, mb: 1e6, gb: 1e9, tb: 1e12, kib: 1024, mib: 1024 ** 2, gib: 1024 ** 3, tib: 1024 ** 4 };
+
+/** `64MiB`, `10GB`, `1048576` -> bytes. */
+export function sizeOpt(flag: string, v: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*([a-z]*)$/i.exec(v.trim());
+  const unit = SIZE_UNITS[(m?.[2] ?? 'x').toLowerCase()];
+  if (!m || unit === undefined) throw new UsageError(`${flag}: "${v}" is not a size (bytes, or a number with KB, MB, GB, KiB, MiB, GiB)`);
+  return Math.floor(Number(m[1]) * unit);
+}
+
+/** `127.0.0.1:4318`, `0.0.0.0:4318`, `[::1]:4318`, `:4318` (loopback) or `off` (undefined). */
+export function listenOpt(flag: string, v: string, allowOff: boolean): { host: string; port: number } | undefined {
+  if (allowOff && v === 'off') return undefined;
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]*)):(\d{1,5})$/.exec(v.trim());
+  const port = Number(m?.[3]);
+  if (!m || port > 65535) throw new UsageError(`${flag}: "${v}" is not HOST:PORT${allowOff ? ' or off' : ''} (e.g. 127.0.0.1:4318, 0.0.0.0:4318, [::1]:4318)`);
+  return { host: m[1] ?? (m[2] !== undefined && m[2] !== '' ? m[2] : '127.0.0.1'), port };
+}

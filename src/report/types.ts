@@ -18,9 +18,9 @@ export interface AnalyzeReport {
 }
 
 export interface ReportInput {
-  /** The inputs as given on the command line (`-` is stdin). */
+  /** The inputs as given on the command line (`-` is stdin), then the --store directory if any. */
   files: string[];
-  /** Format of each input, same order as `files` (`otlp-json`, `otlp-proto`, `jaeger`, `zipkin`; `empty` for no content). */
+  /** Format of each input, same order as `files` (`otlp-json`, `otlp-proto`, `jaeger`, `zipkin`, `cpath-store`; `empty` for no content). */
   formats: string[];
   /** Valid spans read (after dropping resends). */
   spans: number;
@@ -125,3 +125,30 @@ export interface ReportOutlier {
   /** Per component: its path time here minus its median path time over all of the endpoint's traces (zeros included); positive ones, largest first. */
   excess: { service: string; operation: string; ns: number }[];
 }
+
+/** One span in full (`GET /api/traces/{traceId}`). */
+export interface ReportSpan {
+  /** 16 lowercase hex digits. */
+  spanId: string;
+  /** Absent for a root. */
+  parentSpanId?: string;
+  /** Present only for Jaeger FOLLOWS_FROM references. */
+  parentRef?: 'follows-from';
+  service: string;
+  operation: string;
+  kind: 'unspecified' | 'internal' | 'server' | 'client' | 'producer' | 'consumer';
+  /** Unix ns (decimal string), as received (before any clock-skew adjustment). */
+  startUnixNano: string;
+  durationNs: number;
+  status: 'unset' | 'ok' | 'error';
+  statusMessage?: string;
+  /** Span attributes; 64-bit integers beyond 2^53 as decimal strings. */
+  attributes: Record<string, unknown>;
+  /** The resource's attributes (service.name, host.name...). */
+  resource: Record<string, unknown>;
+  /** Linked spans. */
+  links?: { traceId: string; spanId: string }[];
+}
+
+/** `GET /api/traces/{traceId}`: the trace as in `traces` of the report, with `spans` listing every span instead of counting them. */
+export type ReportTraceDetail = Omit<ReportTrace, 'spans'> & { spans: ReportSpan[] };

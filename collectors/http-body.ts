@@ -1,0 +1,89 @@
+// Reads a request body, decompressing gzip / deflate as it streams, and stops at the size
+// limit counted after decompression: a 10 KB gzip bomb never becomes gigabytes in memory.
+import type { IncomingMessage } from 'node:http';
+import { createGunzip, createInflate } from 'node:zlib';
+import type { Readable } from 'node:stream';
+
+/** Bytes held by bodies being read, across all requests; a request past it is refused as busy. */
+export class ByteBudget {
+  used = 0;
+  constructor(readonly max: number) {}
+
+  take(n: number): boolean {
+    if (this.used + n > this.max) return false;
+    this.used += n;
+    return true;
+  }
+
+  give(n: number): void {
+    this.used -= n;
+  }
+}
+
+export type BodyResult =
+  | { readonly ok: true; readonly body: Buffer; /** Release the budget once the body is no longer needed. */ release(): void }
+  | { readonly ok: false; readonly status: 400 | 413 | 415 | 503; readonly message: string };
+
+export async function readBody(req: IncomingMessage, maxBytes: number, budget: ByteBudget): Promise<BodyResult> {
+  const encoding = (req.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
+  let source: Readable = req;
+  if (encoding === 'gzip' || encoding === 'x-gzip') source = req.pipe(createGunzip());
+  else if (encoding === 'deflate') source = req.pipe(createInflate());
+  else if (encoding !== 'identity' && encoding !== '') {
+    req.resume();
+    return { ok: false, status: 415, message: `unsupported Content-Encoding "${encoding}" (cpath takes gzip, deflate or none)` };
+  }
+  const declared = Number(req.headers['content-length']);
+  if (Number.isFinite(declared) && declared > maxBytes) {
+    req.resume();
+    return { ok: false, status: 413, message: `request body of ${declared} bytes exceeds the limit of ${maxBytes} bytes (--max-body)` };
+  }
+  const chunks: Buffer[] = [];
+  let total = 0;
+  return new Promise<BodyResult>((resolve) => {
+    let done = false;
+    const finish = (r: BodyResult): void => {
+      if (done) return;
+      done = true;
+      if (!r.ok) {
+        budget.give(total);
+        chunks.length = 0;
+        if (source !== req) source.destroy();
+        // Stop reading a body we refused; the reply still goes out.
+        req.unpipe();
+        req.resume();
+      }
+      resolve(r);
+    };
+    source.on('data', (c: Buffer) => {
+      if (done) return;
+      if (total + c.length > maxBytes) {
+        finish({ ok: false, status: 413, message: `request body exceeds the limit of ${maxBytes} bytes after decompression (--max-body)` });
+        return;
+      }
+      if (!budget.take(c.length)) {
+        finish({ ok: false, status: 503, message: 'too many request bytes in flight; retry later' });
+        return;
+      }
+      total += c.length;
+      chunks.push(c);
+    });
+    source.on('end', () => {
+      const body = chunks.length === 1 && chunks[0] ? chunks[0] : Buffer.concat(chunks, total);
+      const held = total;
+      let released = false;
+      finish({
+        ok: true,
+        body,
+        release: () => {
+          if (released) return;
+          released = true;
+          budget.give(held);
+        },
+      });
+    });
+    source.on('error', (e: Error) => finish({ ok: false, status: 400, message: `the ${encoding} body could not be decompressed (${e.message})` }));
+    req.on('error', (e: Error) => finish({ ok: false, status: 400, message: `the request body could not be read (${e.message})` }));
+    req.on('aborted', () => finish({ ok: false, status: 400, message: 'the client aborted the request' }));
+  });
+}

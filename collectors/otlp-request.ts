@@ -1,0 +1,77 @@
+// One OTLP export request as a receiver gets it (HTTP body or gRPC message), to spans, and the
+// replies the exporters expect. Decoding reuses the file importers' converter: a request is
+// one message or one JSON document.
+import { Diagnostics, type DiagnosticCode } from '../src/model/diagnostics.js';
+import type { ResourceInterner, SpanInput } from '../src/model/span.js';
+import { errorText } from './json-document.js';
+import { convertOtlp } from './otlp-convert.js';
+import { otlpJson } from './otlp-json.js';
+import { ExportTraceServiceRequest, ExportTraceServiceResponse, RpcStatus } from './otlp-schema.js';
+
+export type OtlpEncoding = 'protobuf' | 'json';
+
+/** Problems that reject a span (the partial-success count); other codes are repairs. */
+const REJECTING: readonly DiagnosticCode[] = ['id_invalid', 'timestamp_invalid', 'record_invalid'];
+
+export type DecodedRequest =
+  | {
+      readonly ok: true;
+      readonly spans: SpanInput[];
+      /** Spans left out, with the first reason, for `partial_success`. */
+      readonly rejected: number;
+      readonly rejectReason?: string;
+      /** Everything counted while converting (rejections and repairs). */
+      readonly diag: Diagnostics;
+    }
+  | { readonly ok: false; readonly message: string };
+
+/** `source` names the request in messages, e.g. `http 127.0.0.1:53422`. */
+export function decodeExportRequest(body: Uint8Array, encoding: OtlpEncoding, source: string, resources: ResourceInterner): DecodedRequest {
+  const diag = new Diagnostics();
+  const spans: SpanInput[] = [];
+  const ctx = { file: source, diag, resources, emit: (s: SpanInput) => spans.push(s) };
+  if (body.length === 0) return { ok: true, spans, rejected: 0, diag };
+  if (encoding === 'protobuf') {
+    let msg: unknown;
+    try {
+      msg = ExportTraceServiceRequest.decode(body);
+    } catch (e) {
+      return { ok: false, message: `not a valid OTLP protobuf ExportTraceServiceRequest (${errorText(e)})` };
+    }
+    convertOtlp(msg, { file: source, offset: 0 }, ctx);
+  } else {
+    const text = Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8');
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch (e) {
+      return { ok: false, message: `not valid JSON (${errorText(e)})` };
+    }
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+      return { ok: false, message: `expected an ExportTraceServiceRequest object, found ${Array.isArray(value) ? 'an array' : typeof value}` };
+    }
+    // Epoch nanoseconds as bare JSON numbers were rounded by JSON.parse: parse again with them quoted.
+    if (otlpJson.handleValue(value, { file: source }, ctx) === 'reparse') otlpJson.handleValue(JSON.parse(otlpJson.preprocess?.(text) ?? text), { file: source }, ctx);
+  }
+  let rejected = 0;
+  let rejectReason: string | undefined;
+  for (const e of diag.entries()) {
+    if (!REJECTING.includes(e.code)) continue;
+    rejected += e.count;
+    rejectReason ??= e.example ?? e.message;
+  }
+  return { ok: true, spans, rejected, ...(rejectReason !== undefined ? { rejectReason } : {}), diag };
+}
+
+/** The 200 reply: empty on full success, `partial_success` when spans were rejected. */
+export function encodeExportResponse(encoding: OtlpEncoding, rejected: number, message?: string): Buffer {
+  const partial = rejected > 0 ? { rejectedSpans: rejected, errorMessage: message ?? '' } : undefined;
+  if (encoding === 'json') return Buffer.from(JSON.stringify(partial ? { partialSuccess: { rejectedSpans: String(rejected), errorMessage: partial.errorMessage } } : {}));
+  return Buffer.from(ExportTraceServiceResponse.encode(ExportTraceServiceResponse.create(partial ? { partialSuccess: partial } : {})).finish());
+}
+
+/** An error reply body: google.rpc.Status with a gRPC code (3 invalid argument, 8 exhausted, 14 unavailable...). */
+export function encodeStatus(encoding: OtlpEncoding, code: number, message: string): Buffer {
+  if (encoding === 'json') return Buffer.from(JSON.stringify({ code, message }));
+  return Buffer.from(RpcStatus.encode(RpcStatus.create({ code, message })).finish());
+}

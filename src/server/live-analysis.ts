@@ -1,0 +1,180 @@
+// The server's analysis state: traces are assembled in the store, analysed when quiet for the
+// idle window (like the Collector's tail-sampling decision wait), re-analysed when late spans
+// reopen them, and summarised into the same per-endpoint statistics as `cpath analyze`.
+import { aggregateEndpoints, type OutlierPolicy, type TraceSummary } from '../../analysis/endpoints.js';
+import { addGranularity } from '../../analysis/granularity.js';
+import { ComponentKeys, summarizeTrace } from '../../analysis/trace-summary.js';
+import { analyzeTrace } from '../../analysis/trace-analysis.js';
+import { Diagnostics } from '../model/diagnostics.js';
+import { ResourceInterner, type ResourceInfo } from '../model/span.js';
+import { TraceSetBuilder, type Trace } from '../model/trace-builder.js';
+import { toReportEndpoint, toReportTrace } from '../report/trace-json.js';
+import { toReportSpan } from '../report/span-json.js';
+import type { ReportEndpoint, ReportTraceDetail } from '../report/types.js';
+import type { SpanStore } from '../store/span-store.js';
+
+export interface LiveOptions {
+  /** Quiet time after a trace's last batch before it is analysed, ms. */
+  readonly idleMs: number;
+  readonly skewAdjust: boolean;
+  /** Traces waiting (quiet or not) beyond which the receivers answer "busy". */
+  readonly maxPending: number;
+  readonly outliers: OutlierPolicy;
+  readonly top: number;
+}
+
+export class LiveAnalysis {
+  /** Shared by every request and store read so that resources stay interned (granularity is per resource). */
+  readonly resources = new ResourceInterner();
+  /** Problems met while building and analysing traces (each trace counted once per analysis). */
+  readonly diag = new Diagnostics();
+  private readonly granularity = new Map<ResourceInfo, number>();
+  private readonly keys = new ComponentKeys();
+  private readonly summaries = new Map<string, TraceSummary>();
+  /** Traces with unanalysed spans, by last batch time (ms); Map order is oldest batch first. */
+  private readonly open = new Map<string, number>();
+  private timer: NodeJS.Timeout | undefined;
+  private working = false;
+  analysed = 0;
+
+  constructor(
+    private readonly store: SpanStore,
+    private readonly opts: LiveOptions,
+  ) {}
+
+  /** Rebuilds the aggregates from the store and queues what was never analysed. */
+  restore(now = Date.now()): { traces: number; pending: number } {
+    for (const t of this.store.summaries()) this.summaries.set(t.summary.traceId, t.summary);
+    const dirty = this.store.dirtyTraces();
+    for (const id of dirty) this.open.set(id, now);
+    this.schedule();
+    return { traces: this.summaries.size, pending: dirty.length };
+  }
+
+  /** New spans committed for these traces: (re)start their quiet window. */
+  touch(traceIds: Iterable<string>, now = Date.now()): void {
+    for (const id of traceIds) {
+      // Delete first so that the Map keeps oldest-first order.
+      this.open.delete(id);
+      this.open.set(id, now);
+    }
+    this.schedule();
+  }
+
+  get pending(): number {
+    return this.open.size;
+  }
+
+  /** The bounded queue between receiving and analysis is full. */
+  saturated(): boolean {
+    return this.open.size >= this.opts.maxPending;
+  }
+
+  get tracesKnown(): number {
+    return this.summaries.size;
+  }
+
+  private schedule(): void {
+    if (this.timer || this.open.size === 0) return;
+    const first = this.open.values().next();
+    const wait = first.done ? this.opts.idleMs : Math.max(0, first.value + this.opts.idleMs - Date.now());
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.work();
+    }, wait);
+    this.timer.unref();
+  }
+
+  /** Analyses quiet traces in slices of ~20 ms so that receivers keep being served. */
+  private work(): void {
+    if (this.working) return;
+    this.working = true;
+    try {
+      const sliceEnd = Date.now() + 20;
+      const cutoff = Date.now() - this.opts.idleMs;
+      for (const [id, seen] of this.open) {
+        if (seen > cutoff) break;
+        this.open.delete(id);
+        this.analyse(id);
+        if (Date.now() >= sliceEnd) {
+          setImmediate(() => this.work());
+          return;
+        }
+      }
+    } finally {
+      this.working = false;
+    }
+    this.schedule();
+  }
+
+  /** Analyses every waiting trace now, quiet or not (shutdown, tests). */
+  flushAll(): void {
+    for (const id of [...this.open.keys()]) {
+      this.open.delete(id);
+      this.analyse(id);
+    }
+  }
+
+  private loadTrace(traceId: string, diag: Diagnostics): Trace | undefined {
+    const spans = this.store.spansOfTrace(traceId, this.resources);
+    if (spans.length === 0) return undefined;
+    const builder = new TraceSetBuilder(diag);
+    for (const s of spans) builder.add(s);
+    return builder.build().traces[0];
+  }
+
+  private analyse(traceId: string): void {
+    const trace = this.loadTrace(traceId, this.diag);
+    if (!trace) {
+      this.summaries.delete(traceId);
+      return;
+    }
+    addGranularity(this.granularity, trace);
+    const analysis = analyzeTrace(trace, { skewAdjust: this.opts.skewAdjust, granularity: this.granularity }, this.diag);
+    const summary = analysis ? summarizeTrace(trace, analysis, undefined, this.keys) : undefined;
+    this.analysed++;
+    if (!summary) {
+      this.store.markAnalysed(traceId);
+      this.summaries.delete(traceId);
+      return;
+    }
+    let errors = 0;
+    for (const s of trace.spans) if (s.status === 'error') errors++;
+    this.store.saveAnalysis({ summary, spans: trace.spans.length, errors });
+    this.summaries.set(traceId, summary);
+  }
+
+  /** Retention deleted these traces. */
+  forget(traceIds: readonly string[]): void {
+    for (const id of traceIds) {
+      this.summaries.delete(id);
+      this.open.delete(id);
+    }
+  }
+
+  /** The `endpoints` of `cpath analyze --format json` over the analysed traces starting in [since, until). */
+  endpoints(sinceNs?: bigint, untilNs?: bigint): ReportEndpoint[] {
+    const picked: TraceSummary[] = [];
+    for (const s of this.summaries.values()) {
+      if (sinceNs !== undefined && s.startNs < sinceNs) continue;
+      if (untilNs !== undefined && s.startNs >= untilNs) continue;
+      picked.push(s);
+    }
+    return aggregateEndpoints(picked, this.opts.outliers, this.opts.top).map(toReportEndpoint);
+  }
+
+  /** One trace, analysed afresh from the store (its spans may be newer than the last analysis). */
+  trace(traceId: string): ReportTraceDetail | undefined {
+    // Problems of an on-demand view are not the server's: counted aside.
+    const diag = new Diagnostics();
+    const trace = this.loadTrace(traceId, diag);
+    if (!trace) return undefined;
+    const gran = new Map(this.granularity);
+    addGranularity(gran, trace);
+    const analysis = analyzeTrace(trace, { skewAdjust: this.opts.skewAdjust, granularity: gran }, diag);
+    const summary = analysis ? summarizeTrace(trace, analysis, undefined, this.keys) : undefined;
+    if (!analysis || !summary) return undefined;
+    const report = toReportTrace({ trace, analysis, startNs: summary.startNs, endpoint: { service: summary.service, operation: summary.operation } });
+    return { ...report, spans: trace.spans.map(toReportSpan) };
+  }
+}

@@ -1,0 +1,427 @@
+// The embedded span store of `cpath serve` (SQLite through better-sqlite3; ARCHITECTURE.md says
+// why): spans clustered by trace, one row per trace with its latest analysis, resources once.
+// Synchronous by design: a transaction commits before the receiver acknowledges.
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import type { ComponentTime, TraceSummary } from '../../analysis/endpoints.js';
+import { componentKey } from '../../analysis/endpoints.js';
+import type { Attributes, ResourceInfo, ResourceInterner, SpanInput, SpanKind, SpanLinkRef, StatusCode } from '../model/span.js';
+
+const SCHEMA_VERSION = 1;
+export const STORE_FILE = 'cpath.sqlite';
+
+export type FsyncMode = 'always' | 'batch';
+
+/** One accepted request's spans. */
+export interface StoredBatch {
+  readonly spans: readonly SpanInput[];
+  /** When cpath received it, Unix ns (retention by age counts from here). */
+  readonly receivedNs: bigint;
+}
+
+/** A stored trace's latest analysis plus what the trace list shows. */
+export interface StoredTrace {
+  readonly summary: TraceSummary;
+  readonly spans: number;
+  readonly errors: number;
+}
+
+/** One row of `GET /api/traces`. */
+export interface TraceListEntry {
+  traceId: string;
+  service: string;
+  operation: string;
+  startUnixNano: string;
+  durationNs: number;
+  spans: number;
+  errors: number;
+}
+
+export interface TraceQuery {
+  readonly service?: string;
+  readonly operation?: string;
+  readonly minDurationNs?: number;
+  readonly sinceNs?: bigint;
+  readonly untilNs?: bigint;
+  readonly limit: number;
+  /** From a previous page's `next`. */
+  readonly cursor?: { readonly startNs: bigint; readonly traceId: string };
+}
+
+const KINDS: readonly SpanKind[] = ['unspecified', 'internal', 'server', 'client', 'producer', 'consumer'];
+const STATUSES: readonly StatusCode[] = ['unset', 'ok', 'error'];
+
+/** Rows as better-sqlite3 returns them with safe integers on: every INTEGER is a bigint. */
+interface SpanRow {
+  trace_id: string;
+  span_id: string;
+  parent_id: string | null;
+  parent_ref: bigint;
+  name: string;
+  kind: bigint;
+  start_ns: bigint;
+  end_ns: bigint;
+  status: bigint;
+  status_msg: string | null;
+  resource_id: bigint;
+  attrs: string | null;
+  links: string | null;
+}
+
+interface TraceRow {
+  trace_id: string;
+  service: string;
+  operation: string;
+  start_ns: bigint;
+  duration_ns: bigint;
+  spans: bigint;
+  errors: bigint;
+  components: string;
+}
+
+export class SpanStore {
+  readonly file: string;
+  private readonly db: Database.Database;
+  private readonly resourceIds = new Map<ResourceInfo, number>();
+  private readonly resourcesById = new Map<number, ResourceInfo>();
+  private readonly stmt;
+
+  private constructor(file: string, db: Database.Database, readonly readonly: boolean) {
+    this.file = file;
+    this.db = db;
+    db.defaultSafeIntegers(true);
+    this.stmt = readonly ? undefined : this.prepareWrites();
+  }
+
+  /** Opens (creating) the store in directory `dir`. */
+  static open(dir: string, fsync: FsyncMode): SpanStore {
+    mkdirSync(dir, { recursive: true });
+    const file = join(dir, STORE_FILE);
+    const db = new Database(file);
+    // auto_vacuum only takes effect before the first table exists: retention can then give
+    // pages back to the file system.
+    db.pragma('auto_vacuum = INCREMENTAL');
+    db.pragma('journal_mode = WAL');
+    // WAL + NORMAL: a commit survives the process being killed; FULL also fsyncs every commit.
+    db.pragma(`synchronous = ${fsync === 'always' ? 'FULL' : 'NORMAL'}`);
+    db.pragma('busy_timeout = 5000');
+    const version = Number(db.pragma('user_version', { simple: true }));
+    if (version === 0) createSchema(db);
+    else if (version !== SCHEMA_VERSION) throw new StoreError(`${file}: store schema version ${version}, this cpath reads version ${SCHEMA_VERSION}`);
+    return new SpanStore(file, db, false);
+  }
+
+  /** Opens an existing store read-only (`cpath analyze --store`); a running server may keep writing. */
+  static openReadOnly(dir: string): SpanStore {
+    const file = join(dir, STORE_FILE);
+    let db: Database.Database;
+    try {
+      db = new Database(file, { readonly: true, fileMustExist: true });
+    } catch (e) {
+      throw new StoreError(`${file}: cannot open the store (${e instanceof Error ? e.message : String(e)})`);
+    }
+    const version = Number(db.pragma('user_version', { simple: true }));
+    if (version !== SCHEMA_VERSION) throw new StoreError(`${file}: not a cpath store of schema version ${SCHEMA_VERSION} (found ${version})`);
+    return new SpanStore(file, db, true);
+  }
+
+  private prepareWrites() {
+    const db = this.db;
+    return {
+      insertSpan: db.prepare(
+        `INSERT OR IGNORE INTO spans (trace_id, span_id, parent_id, parent_ref, name, kind, start_ns, end_ns, status, status_msg, resource_id, attrs, links)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      ),
+      upsertTrace: db.prepare(
+        `INSERT INTO traces (trace_id, first_start_ns, last_end_ns, last_seen_ns, dirty) VALUES (?, ?, ?, ?, 1)
+         ON CONFLICT (trace_id) DO UPDATE SET first_start_ns = min(first_start_ns, excluded.first_start_ns),
+           last_end_ns = max(last_end_ns, excluded.last_end_ns), last_seen_ns = excluded.last_seen_ns, dirty = 1`,
+      ),
+      insertResource: db.prepare('INSERT OR IGNORE INTO resources (key) VALUES (?)'),
+      resourceId: db.prepare('SELECT id FROM resources WHERE key = ?').pluck(),
+      saveSummary: db.prepare(
+        `UPDATE traces SET dirty = 0, service = ?, operation = ?, start_ns = ?, duration_ns = ?, spans = ?, errors = ?, components = ? WHERE trace_id = ?`,
+      ),
+      markClean: db.prepare('UPDATE traces SET dirty = 0 WHERE trace_id = ?'),
+      deleteSpans: db.prepare('DELETE FROM spans WHERE trace_id = ?'),
+      deleteTrace: db.prepare('DELETE FROM traces WHERE trace_id = ?'),
+    };
+  }
+
+  private writes() {
+    if (!this.stmt) throw new StoreError(`${this.file}: opened read-only`);
+    return this.stmt;
+  }
+
+  /**
+   * Commits the batches in one transaction (group commit). Returns the ids of the traces they
+   * touched. Throws when the database refuses the write (disk full...): nothing is committed.
+   */
+  append(batches: readonly StoredBatch[]): Set<string> {
+    const w = this.writes();
+    const touched = new Set<string>();
+    this.db.transaction(() => {
+      for (const b of batches) {
+        const perTrace = new Map<string, { first: bigint; last: bigint }>();
+        for (const s of b.spans) {
+          w.insertSpan.run(
+            s.traceId,
+            s.spanId,
+            s.parentSpanId ?? null,
+            s.parentRef === 'follows-from' ? 1 : 0,
+            s.name,
+            KINDS.indexOf(s.kind),
+            s.startNs,
+            s.endNs,
+            STATUSES.indexOf(s.status),
+            s.statusMessage ?? null,
+            this.resourceId(s.resource),
+            encodeAttributes(s.attributes),
+            s.links && s.links.length > 0 ? JSON.stringify(s.links.map((l) => [l.traceId, l.spanId])) : null,
+          );
+          const t = perTrace.get(s.traceId);
+          if (!t) perTrace.set(s.traceId, { first: s.startNs, last: s.endNs });
+          else {
+            if (s.startNs < t.first) t.first = s.startNs;
+            if (s.endNs > t.last) t.last = s.endNs;
+          }
+        }
+        for (const [id, t] of perTrace) {
+          w.upsertTrace.run(id, t.first, t.last, b.receivedNs);
+          touched.add(id);
+        }
+      }
+    })();
+    return touched;
+  }
+
+  private resourceId(r: ResourceInfo): number {
+    const hit = this.resourceIds.get(r);
+    if (hit !== undefined) return hit;
+    const w = this.writes();
+    const key = encodeAttributes(r.attributes) ?? '{}';
+    w.insertResource.run(key);
+    const id = Number(w.resourceId.get(key));
+    this.resourceIds.set(r, id);
+    return id;
+  }
+
+  private resourceById(id: number, resources: ResourceInterner): ResourceInfo {
+    const hit = this.resourcesById.get(id);
+    if (hit) return hit;
+    const key = this.db.prepare('SELECT key FROM resources WHERE id = ?').pluck().get(id);
+    const r = resources.intern(typeof key === 'string' ? decodeAttributes(key) : {});
+    this.resourcesById.set(id, r);
+    this.resourceIds.set(r, id);
+    return r;
+  }
+
+  /** Every stored span of one trace, in storage order. */
+  spansOfTrace(traceId: string, resources: ResourceInterner): SpanInput[] {
+    const rows = this.db.prepare('SELECT * FROM spans WHERE trace_id = ?').all(traceId) as SpanRow[];
+    return rows.map((r) => this.toSpan(r, resources));
+  }
+
+  /**
+   * Spans of the traces that may start in [sinceNs, untilNs), grouped by trace: a trace whose
+   * primary root starts at or after `since` has a span ending then or later, and one starting
+   * before `until`. The exact filter is the analysis's.
+   */
+  *iterateSpans(resources: ResourceInterner, sinceNs?: bigint, untilNs?: bigint): Generator<SpanInput> {
+    const stmt = this.db.prepare(
+      `SELECT s.* FROM traces t JOIN spans s ON s.trace_id = t.trace_id
+       WHERE t.last_end_ns >= ? AND t.first_start_ns < ? ORDER BY t.trace_id`,
+    );
+    for (const r of stmt.iterate(sinceNs ?? 0n, untilNs ?? 9223372036854775807n) as IterableIterator<SpanRow>) yield this.toSpan(r, resources);
+  }
+
+  private toSpan(r: SpanRow, resources: ResourceInterner): SpanInput {
+    const links: SpanLinkRef[] | undefined = r.links ? decodeLinks(r.links) : undefined;
+    return {
+      traceId: resources.string(r.trace_id),
+      spanId: r.span_id,
+      ...(r.parent_id !== null ? { parentSpanId: r.parent_id } : {}),
+      ...(r.parent_ref === 1n ? { parentRef: 'follows-from' as const } : {}),
+      name: resources.string(r.name),
+      kind: KINDS[Number(r.kind)] ?? 'unspecified',
+      startNs: BigInt(r.start_ns),
+      endNs: BigInt(r.end_ns),
+      status: STATUSES[Number(r.status)] ?? 'unset',
+      ...(r.status_msg !== null ? { statusMessage: r.status_msg } : {}),
+      attributes: r.attrs ? decodeAttributes(r.attrs) : {},
+      resource: this.resourceById(Number(r.resource_id), resources),
+      ...(links && links.length > 0 ? { links } : {}),
+      source: { file: `${this.file} trace ${r.trace_id}` },
+    };
+  }
+
+  /** Records a trace's analysis; it is clean until more spans arrive. */
+  saveAnalysis(t: StoredTrace): void {
+    const s = t.summary;
+    const comps = [...s.components.values()].map((c) => [c.service, c.operation, c.ns, c.errors]);
+    this.writes().saveSummary.run(s.service, s.operation, s.startNs, BigInt(Math.round(s.durationNs)), t.spans, t.errors, JSON.stringify(comps), s.traceId);
+  }
+
+  /** A trace with no analysable span: clean, and listed nowhere. */
+  markAnalysed(traceId: string): void {
+    this.writes().markClean.run(traceId);
+  }
+
+  /** Every stored analysis, to rebuild the live aggregates at start. */
+  *summaries(): Generator<StoredTrace> {
+    const rows = this.db.prepare('SELECT trace_id, service, operation, start_ns, duration_ns, spans, errors, components FROM traces WHERE service IS NOT NULL').iterate() as IterableIterator<TraceRow>;
+    for (const r of rows) yield toStoredTrace(r);
+  }
+
+  /** Traces with spans newer than their analysis (a restart analyses them again). */
+  dirtyTraces(): string[] {
+    return this.db.prepare('SELECT trace_id FROM traces WHERE dirty = 1').pluck().all() as string[];
+  }
+
+  /** Analysed traces, newest first, for `GET /api/traces`. */
+  listTraces(q: TraceQuery): { traces: TraceListEntry[]; next?: { startNs: bigint; traceId: string } } {
+    const where: string[] = ['service IS NOT NULL'];
+    const args: (string | bigint | number)[] = [];
+    if (q.service !== undefined) where.push('service = ?') && args.push(q.service);
+    if (q.operation !== undefined) where.push('operation = ?') && args.push(q.operation);
+    if (q.minDurationNs !== undefined) where.push('duration_ns >= ?') && args.push(BigInt(Math.ceil(q.minDurationNs)));
+    if (q.sinceNs !== undefined) where.push('start_ns >= ?') && args.push(q.sinceNs);
+    if (q.untilNs !== undefined) where.push('start_ns < ?') && args.push(q.untilNs);
+    if (q.cursor) where.push('(start_ns < ? OR (start_ns = ? AND trace_id < ?))') && args.push(q.cursor.startNs, q.cursor.startNs, q.cursor.traceId);
+    const rows = this.db
+      .prepare(`SELECT trace_id, service, operation, start_ns, duration_ns, spans, errors FROM traces WHERE ${where.join(' AND ')} ORDER BY start_ns DESC, trace_id DESC LIMIT ?`)
+      .all(...args, q.limit + 1) as Omit<TraceRow, 'components'>[];
+    const more = rows.length > q.limit;
+    const page = rows.slice(0, q.limit);
+    const traces = page.map((r) => ({
+      traceId: r.trace_id,
+      service: r.service,
+      operation: r.operation,
+      startUnixNano: String(r.start_ns),
+      durationNs: Number(r.duration_ns),
+      spans: Number(r.spans),
+      errors: Number(r.errors),
+    }));
+    const last = page[page.length - 1];
+    return { traces, ...(more && last ? { next: { startNs: BigInt(last.start_ns), traceId: last.trace_id } } : {}) };
+  }
+
+  /** Bytes the store's pages hold (free pages excluded), the measure --max-store limits. */
+  usedBytes(): number {
+    const pageSize = Number(this.db.pragma('page_size', { simple: true }));
+    const pages = Number(this.db.pragma('page_count', { simple: true }));
+    const free = Number(this.db.pragma('freelist_count', { simple: true }));
+    return (pages - free) * pageSize;
+  }
+
+  counts(): { traces: number; spans: number } {
+    const traces = Number(this.db.prepare('SELECT count(*) FROM traces').pluck().get());
+    const spans = Number(this.db.prepare('SELECT count(*) FROM spans').pluck().get());
+    return { traces, spans };
+  }
+
+  /**
+   * Up to `limit` trace ids whose last batch arrived before `cutoffNs`, oldest first; with no
+   * cutoff, simply the oldest. Retention deletes whole traces, never half of one.
+   */
+  oldestTraces(limit: number, cutoffNs?: bigint): string[] {
+    if (cutoffNs === undefined) return this.db.prepare('SELECT trace_id FROM traces ORDER BY last_seen_ns LIMIT ?').pluck().all(limit) as string[];
+    return this.db.prepare('SELECT trace_id FROM traces WHERE last_seen_ns < ? ORDER BY last_seen_ns LIMIT ?').pluck().all(cutoffNs, limit) as string[];
+  }
+
+  deleteTraces(ids: readonly string[]): void {
+    const w = this.writes();
+    this.db.transaction(() => {
+      for (const id of ids) {
+        w.deleteSpans.run(id);
+        w.deleteTrace.run(id);
+      }
+    })();
+  }
+
+  /** Gives free pages back to the file system (after retention deleted some). */
+  compact(): void {
+    this.db.pragma('incremental_vacuum');
+    this.db.pragma('wal_checkpoint(TRUNCATE)');
+  }
+
+  close(): void {
+    if (!this.readonly) this.db.pragma('wal_checkpoint(TRUNCATE)');
+    this.db.close();
+  }
+}
+
+export class StoreError extends Error {}
+
+function createSchema(db: Database.Database): void {
+  db.exec(`
+    CREATE TABLE resources (id INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE);
+    -- Clustered by trace: reading a trace is one range scan. Resends are ignored by the key.
+    CREATE TABLE spans (
+      trace_id TEXT NOT NULL, span_id TEXT NOT NULL, parent_id TEXT, parent_ref INTEGER NOT NULL,
+      name TEXT NOT NULL, kind INTEGER NOT NULL, start_ns INTEGER NOT NULL, end_ns INTEGER NOT NULL,
+      status INTEGER NOT NULL, status_msg TEXT, resource_id INTEGER NOT NULL, attrs TEXT, links TEXT,
+      PRIMARY KEY (trace_id, span_id)
+    ) WITHOUT ROWID;
+    -- dirty = 1: spans arrived after the last analysis. The analysis columns are NULL until then.
+    CREATE TABLE traces (
+      trace_id TEXT PRIMARY KEY, first_start_ns INTEGER NOT NULL, last_end_ns INTEGER NOT NULL,
+      last_seen_ns INTEGER NOT NULL, dirty INTEGER NOT NULL,
+      service TEXT, operation TEXT, start_ns INTEGER, duration_ns INTEGER, spans INTEGER, errors INTEGER, components TEXT
+    ) WITHOUT ROWID;
+    CREATE INDEX traces_start ON traces (start_ns);
+    CREATE INDEX traces_seen ON traces (last_seen_ns);
+    CREATE INDEX traces_dirty ON traces (dirty) WHERE dirty = 1;
+    PRAGMA user_version = ${SCHEMA_VERSION};
+  `);
+}
+
+/** Attributes as JSON; 64-bit integers beyond 2^53 become decimal strings. Undefined when empty. */
+function encodeAttributes(a: Attributes): string | undefined {
+  for (const _ in a) return JSON.stringify(a, (_k, v: unknown) => (typeof v === 'bigint' ? (Number.isSafeInteger(Number(v)) ? Number(v) : v.toString()) : v));
+  return undefined;
+}
+
+function decodeAttributes(text: string): Attributes {
+  try {
+    const v: unknown = JSON.parse(text);
+    return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Attributes) : {};
+  } catch {
+    return {};
+  }
+}
+
+function decodeLinks(text: string): SpanLinkRef[] {
+  try {
+    const v: unknown = JSON.parse(text);
+    if (!Array.isArray(v)) return [];
+    const out: SpanLinkRef[] = [];
+    for (const l of v) if (Array.isArray(l) && typeof l[0] === 'string' && typeof l[1] === 'string') out.push({ traceId: l[0], spanId: l[1] });
+    return out;
+  } catch {
+    return [];
+  }
+}
+
+function toStoredTrace(r: TraceRow): StoredTrace {
+  const components = new Map<string, ComponentTime>();
+  try {
+    const list: unknown = JSON.parse(r.components);
+    if (Array.isArray(list)) {
+      for (const c of list) {
+        if (!Array.isArray(c)) continue;
+        const [service, operation, ns, errors] = c as unknown[];
+        if (typeof service !== 'string' || typeof operation !== 'string' || typeof ns !== 'number' || typeof errors !== 'number') continue;
+        components.set(componentKey(service, operation), { service, operation, ns, errors });
+      }
+    }
+  } catch {
+    // An unreadable component list leaves the trace in the latency figures only.
+  }
+  return {
+    summary: { traceId: r.trace_id, service: r.service, operation: r.operation, startNs: BigInt(r.start_ns), durationNs: Number(r.duration_ns), components },
+    spans: Number(r.spans),
+    errors: Number(r.errors),
+  };
+}
