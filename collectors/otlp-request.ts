@@ -32,6 +32,9 @@ export function decodeExportRequest(body: Uint8Array, encoding: OtlpEncoding, so
   const ctx = { file: source, diag, resources, emit: (s: SpanInput) => spans.push(s) };
   if (body.length === 0) return { ok: true, spans, rejected: 0, diag };
   if (encoding === 'protobuf') {
+    // protobufjs reads a zero tag as field 0 and skips it, so zero-filled garbage would "decode"
+    // as an empty request; field number 0 never occurs in a valid message.
+    if (body[0] === 0) return { ok: false, message: 'not a valid OTLP protobuf ExportTraceServiceRequest (it starts with field number 0)' };
     let msg: unknown;
     try {
       msg = ExportTraceServiceRequest.decode(body);

@@ -33,7 +33,10 @@ export async function applyRetention(store: SpanStore, policy: RetentionPolicy, 
   if (policy.maxBytes !== undefined && used > policy.maxBytes) {
     let n = 0;
     while (used > policy.maxBytes) {
-      const ids = store.oldestTraces(CHUNK);
+      // Delete about as many traces as the excess holds, at most a chunk: never far below the limit.
+      const traces = store.counts().traces;
+      const perTrace = traces > 0 ? used / traces : used;
+      const ids = store.oldestTraces(Math.min(CHUNK, Math.max(1, Math.ceil((used - policy.maxBytes) / perTrace))));
       if (ids.length === 0) break;
       store.deleteTraces(ids);
       forget(ids);
