@@ -3,7 +3,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ByteBudget } from '../../collectors/http-body.js';
-import { startOtlpGrpcServer } from '../../collectors/otlp-grpc.js';
+import { bearerFromMetadata, startOtlpGrpcServer } from '../../collectors/otlp-grpc.js';
 import { createOtlpHttpHandler, type OtlpSink, type ReceiverEvent } from '../../collectors/otlp-http.js';
 import type { OutlierPolicy } from '../../analysis/endpoints.js';
 import type { SpanInput } from '../model/span.js';
@@ -102,7 +102,7 @@ export async function startServe(opts: ServeOptions): Promise<RunningServer> {
       servers.push(s);
     }
     if (opts.otlpGrpc) {
-      grpc = await startOtlpGrpcServer({ host: opts.otlpGrpc.host, port: opts.otlpGrpc.port, sink, maxBody: opts.maxBody, authorize: (md) => token.bearer(firstString(md.get('authorization'))) });
+      grpc = await startOtlpGrpcServer({ host: opts.otlpGrpc.host, port: opts.otlpGrpc.port, sink, maxBody: opts.maxBody, authorize: (md) => token.matches(bearerFromMetadata(md)) });
       addresses.otlpGrpc = hostPort(opts.otlpGrpc.host, grpc.port);
     }
     const api = createServer(createApiHandler({ store, live, metrics, token }));
@@ -180,9 +180,4 @@ function closeHttp(s: Server): Promise<void> {
 
 function hostPort(host: string, port: number): string {
   return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
-}
-
-function firstString(v: readonly unknown[]): string | undefined {
-  const x = v[0];
-  return typeof x === 'string' ? x : Buffer.isBuffer(x) ? x.toString() : undefined;
 }
