@@ -33,6 +33,9 @@ export class LiveAnalysis {
   private readonly summaries = new Map<string, TraceSummary>();
   /** Traces with unanalysed spans, by last batch time (ms); Map order is oldest batch first. */
   private readonly open = new Map<string, number>();
+  /** Bumped whenever `summaries` changes; the all-time endpoints are cached against it. */
+  private version = 0;
+  private cached: { version: number; endpoints: ReportEndpoint[] } | undefined;
   private timer: NodeJS.Timeout | undefined;
   private working = false;
   analysed = 0;
@@ -45,6 +48,7 @@ export class LiveAnalysis {
   /** Rebuilds the aggregates from the store and queues what was never analysed. */
   restore(now = Date.now()): { traces: number; pending: number } {
     for (const t of this.store.summaries()) this.summaries.set(t.summary.traceId, t.summary);
+    this.version++;
     const dirty = this.store.dirtyTraces();
     for (const id of dirty) this.open.set(id, now);
     this.schedule();
@@ -124,6 +128,7 @@ export class LiveAnalysis {
   }
 
   private analyse(traceId: string): void {
+    this.version++;
     const trace = this.loadTrace(traceId, this.diag);
     if (!trace) {
       this.summaries.delete(traceId);
@@ -146,6 +151,7 @@ export class LiveAnalysis {
 
   /** Retention deleted these traces. */
   forget(traceIds: readonly string[]): void {
+    this.version++;
     for (const id of traceIds) {
       this.summaries.delete(id);
       this.open.delete(id);
@@ -154,13 +160,17 @@ export class LiveAnalysis {
 
   /** The `endpoints` of `cpath analyze --format json` over the analysed traces starting in [since, until). */
   endpoints(sinceNs?: bigint, untilNs?: bigint): ReportEndpoint[] {
+    const allTime = sinceNs === undefined && untilNs === undefined;
+    if (allTime && this.cached?.version === this.version) return this.cached.endpoints;
     const picked: TraceSummary[] = [];
     for (const s of this.summaries.values()) {
       if (sinceNs !== undefined && s.startNs < sinceNs) continue;
       if (untilNs !== undefined && s.startNs >= untilNs) continue;
       picked.push(s);
     }
-    return aggregateEndpoints(picked, this.opts.outliers, this.opts.top).map(toReportEndpoint);
+    const endpoints = aggregateEndpoints(picked, this.opts.outliers, this.opts.top).map(toReportEndpoint);
+    if (allTime) this.cached = { version: this.version, endpoints };
+    return endpoints;
   }
 
   /** One trace, analysed afresh from the store (its spans may be newer than the last analysis). */

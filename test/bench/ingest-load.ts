@@ -247,7 +247,8 @@ function makeTrace(rt: Record<Service, Runtime>, t0: number): void {
   end(i3, t0 + 9.6);
   end(i0, t0 + 9.8);
   end(c2, t0 + 10.1);
-  const c3 = tr('cart').startSpan(`INSERT shop.${TABLES[0]}`, { kind: SpanKind.CLIENT, startTime: hr(t0 + 10.3), attributes: dbAttrs('postgresql', 'INSERT', TABLES[Math.floor(Math.random() * TABLES.length)] as string) }, under(c0, false));
+  const table = TABLES[Math.floor(Math.random() * TABLES.length)] as string;
+  const c3 = tr('cart').startSpan(`INSERT shop.${table}`, { kind: SpanKind.CLIENT, startTime: hr(t0 + 10.3), attributes: dbAttrs('postgresql', 'INSERT', table) }, under(c0, false));
   end(c3, t0 + 12 + j());
   end(c0, t0 + 14.5);
   end(f2, t0 + 14.8);

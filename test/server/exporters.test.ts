@@ -41,6 +41,9 @@ beforeAll(async () => {
       const body = Buffer.concat(chunks);
       seen.push({ path: req.url ?? '', contentType: String(req.headers['content-type'] ?? ''), contentEncoding: String(req.headers['content-encoding'] ?? ''), bytes: body.length });
       const headers = { ...req.headers, host: target.host, 'content-length': String(body.length) };
+      // The body is forwarded whole: no chunked framing, and a connection of its own.
+      delete headers['transfer-encoding'];
+      delete headers.connection;
       const out = httpRequest({ host: target.hostname, port: target.port, path: req.url, method: req.method, headers, agent: false }, (up) => {
         res.writeHead(up.statusCode ?? 502, up.headers);
         up.pipe(res);
