@@ -21,6 +21,8 @@ export interface LiveOptions {
   readonly maxPending: number;
   readonly outliers: OutlierPolicy;
   readonly top: number;
+  /** Told about failures that do not stop the server. */
+  readonly onError?: (message: string) => void;
 }
 
 export class LiveAnalysis {
@@ -38,6 +40,7 @@ export class LiveAnalysis {
   private cached: { version: number; endpoints: ReportEndpoint[] } | undefined;
   private timer: NodeJS.Timeout | undefined;
   private working = false;
+  private stopped = false;
   analysed = 0;
 
   constructor(
@@ -78,8 +81,15 @@ export class LiveAnalysis {
     return this.summaries.size;
   }
 
+  /** Stops the analysis timer for good (the server closes the store next); unanalysed traces stay dirty in the store. */
+  stop(): void {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
   private schedule(): void {
-    if (this.timer || this.open.size === 0) return;
+    if (this.stopped || this.timer || this.open.size === 0) return;
     const first = this.open.values().next();
     const wait = first.done ? this.opts.idleMs : Math.max(0, first.value + this.opts.idleMs - Date.now());
     this.timer = setTimeout(() => {
@@ -91,7 +101,7 @@ export class LiveAnalysis {
 
   /** Analyses quiet traces in slices of ~20 ms so that receivers keep being served. */
   private work(): void {
-    if (this.working) return;
+    if (this.working || this.stopped) return;
     this.working = true;
     try {
       const sliceEnd = Date.now() + 20;
@@ -99,7 +109,15 @@ export class LiveAnalysis {
       for (const [id, seen] of this.open) {
         if (seen > cutoff) break;
         this.open.delete(id);
-        this.analyse(id);
+        try {
+          this.analyse(id);
+        } catch (e) {
+          // The store failed (I/O error...): the trace stays dirty and is tried again after
+          // another quiet window; the server keeps running.
+          this.open.set(id, Date.now());
+          this.opts.onError?.(`analysis of trace ${id} failed: ${e instanceof Error ? e.message : String(e)}; retrying later`);
+          break;
+        }
         if (Date.now() >= sliceEnd) {
           setImmediate(() => this.work());
           return;

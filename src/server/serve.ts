@@ -58,7 +58,7 @@ export interface RunningServer {
 export async function startServe(opts: ServeOptions): Promise<RunningServer> {
   const store = SpanStore.open(opts.storeDir, opts.fsync);
   const metrics = new Metrics();
-  const live = new LiveAnalysis(store, { idleMs: opts.traceIdleMs, skewAdjust: opts.skewAdjust, maxPending: opts.maxPendingTraces, outliers: opts.outliers, top: opts.top });
+  const live = new LiveAnalysis(store, { idleMs: opts.traceIdleMs, skewAdjust: opts.skewAdjust, maxPending: opts.maxPendingTraces, outliers: opts.outliers, top: opts.top, onError: opts.log });
   const restored = live.restore();
   if (restored.traces > 0 || restored.pending > 0) opts.log(`store ${store.file}: ${restored.traces} analysed traces restored, ${restored.pending} waiting for analysis`);
   const ingest = new Ingest(store, live, { maxQueuedSpans: opts.maxQueuedSpans });
@@ -151,6 +151,8 @@ export async function startServe(opts: ServeOptions): Promise<RunningServer> {
         const api = servers[servers.length - 1];
         if (api) await closeHttp(api);
         while (retentionRunning) await new Promise((r) => setTimeout(r, 10));
+        // No analysis may run on a closed store (its timer would throw "database connection is not open").
+        live.stop();
         store.close();
       })()),
   };

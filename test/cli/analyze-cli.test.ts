@@ -451,7 +451,7 @@ describe('cpath analyze: exit statuses', () => {
       [['analyze', JSONL, '--top', 'many'], 'cpath: --top: "many" is not a whole number\n'],
       [['analyze', JSONL, '--trace-id', 'xyz'], 'cpath: --trace-id: "xyz" is not a trace id (hex, up to 32 digits)\n'],
       [['analyze', JSONL, '--input-format', 'xml'], /^error: option '--input-format <format>' argument 'xml' is invalid\./],
-      [['analyze'], "error: missing required argument 'input'\n(run with --help for usage)\n"],
+      [['analyze'], 'cpath: analyze: give trace files, - for stdin, or --store DIR\n'],
       [['analyze', '-', '-'], 'cpath: stdin (-) can be given only once\n'],
     ];
     for (const [args, stderr] of cases) {
