@@ -16,7 +16,13 @@ export interface TraceSummary {
   readonly components: ReadonlyMap<string, ComponentTime>;
 }
 
-export interface ComponentTime {
+/** For thread-level components: the thread name and its state (the (thread, state, function) triple). */
+export interface ThreadPart {
+  readonly thread?: string;
+  readonly state?: 'running' | 'runnable' | 'sleeping' | 'blocked';
+}
+
+export interface ComponentTime extends ThreadPart {
   readonly service: string;
   readonly operation: string;
   /** Sum of this component's sections on the primary path. */
@@ -30,7 +36,7 @@ export type OutlierPolicy =
   | { readonly kind: 'percentile'; readonly p: number }
   | { readonly kind: 'duration'; readonly ns: number };
 
-export interface ComponentStats {
+export interface ComponentStats extends ThreadPart {
   readonly service: string;
   readonly operation: string;
   readonly onPathTraces: number;
@@ -43,8 +49,8 @@ export interface Outlier {
   readonly traceId: string;
   readonly durationNs: number;
   readonly startNs: bigint;
-  readonly dominant: { service: string; operation: string; selfNs: number };
-  readonly excess: readonly { service: string; operation: string; ns: number }[];
+  readonly dominant: { service: string; operation: string; selfNs: number } & ThreadPart;
+  readonly excess: readonly ({ service: string; operation: string; ns: number } & ThreadPart)[];
 }
 
 export interface EndpointStats {
@@ -98,11 +104,11 @@ function endpointStats(traces: readonly TraceSummary[], policy: OutlierPolicy, t
   histogram.destroy();
 
   // Per component: path time in each trace where it is on the path.
-  const perComp = new Map<string, { service: string; operation: string; values: number[]; total: number; errors: number }>();
+  const perComp = new Map<string, { service: string; operation: string; part: ThreadPart; values: number[]; total: number; errors: number }>();
   for (const t of traces) {
     for (const [k, c] of t.components) {
       let e = perComp.get(k);
-      if (!e) perComp.set(k, (e = { service: c.service, operation: c.operation, values: [], total: 0, errors: 0 }));
+      if (!e) perComp.set(k, (e = { service: c.service, operation: c.operation, part: threadPart(c), values: [], total: 0, errors: 0 }));
       e.values.push(c.ns);
       e.total += c.ns;
       e.errors += c.errors;
@@ -115,6 +121,7 @@ function endpointStats(traces: readonly TraceSummary[], policy: OutlierPolicy, t
     criticalPath.push({
       service: e.service,
       operation: e.operation,
+      ...e.part,
       onPathTraces: sorted.length,
       selfNs: { p50: nearestRank(sorted, 50), p90: nearestRank(sorted, 90), p99: nearestRank(sorted, 99), max: sorted[sorted.length - 1] ?? 0, total: e.total },
       share: sumDur > 0 ? e.total / sumDur : 0,
@@ -134,18 +141,22 @@ function endpointStats(traces: readonly TraceSummary[], policy: OutlierPolicy, t
   candidates.sort((a, b) => b.durationNs - a.durationNs || (a.startNs < b.startNs ? -1 : a.startNs > b.startNs ? 1 : 0));
   const outliers: Outlier[] = candidates.slice(0, top).map((t) => {
     let dom: ComponentTime | undefined;
+    let domKey = '';
     const excess: { service: string; operation: string; ns: number }[] = [];
     for (const [k, c] of t.components) {
-      if (!dom || c.ns > dom.ns || (c.ns === dom.ns && cmp(k, componentKey(dom.service, dom.operation)) < 0)) dom = c;
+      if (!dom || c.ns > dom.ns || (c.ns === dom.ns && cmp(k, domKey) < 0)) {
+        dom = c;
+        domKey = k;
+      }
       const x = c.ns - (medianWithZeros.get(k) ?? 0);
-      if (x > 0) excess.push({ service: c.service, operation: c.operation, ns: x });
+      if (x > 0) excess.push({ service: c.service, operation: c.operation, ...threadPart(c), ns: x });
     }
     excess.sort((a, b) => b.ns - a.ns || cmp(a.service, b.service) || cmp(a.operation, b.operation));
     return {
       traceId: t.traceId,
       durationNs: t.durationNs,
       startNs: t.startNs,
-      dominant: dom ? { service: dom.service, operation: dom.operation, selfNs: dom.ns } : { service: t.service, operation: t.operation, selfNs: 0 },
+      dominant: dom ? { service: dom.service, operation: dom.operation, ...threadPart(dom), selfNs: dom.ns } : { service: t.service, operation: t.operation, selfNs: 0 },
       excess,
     };
   });
@@ -163,6 +174,10 @@ function endpointStats(traces: readonly TraceSummary[], policy: OutlierPolicy, t
     outlierThresholdNs: threshold,
     outlierCount: candidates.length,
   };
+}
+
+function threadPart(c: ThreadPart): ThreadPart {
+  return { ...(c.thread !== undefined ? { thread: c.thread } : {}), ...(c.state !== undefined ? { state: c.state } : {}) };
 }
 
 function cmp(a: string, b: string): number {

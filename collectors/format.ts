@@ -2,9 +2,9 @@
 import type { Diagnostics } from '../src/model/diagnostics.js';
 import type { ResourceInterner, SourceRef, SpanInput } from '../src/model/span.js';
 
-export type InputFormat = 'otlp-json' | 'otlp-proto' | 'jaeger' | 'zipkin';
+export type InputFormat = 'otlp-json' | 'otlp-proto' | 'jaeger' | 'zipkin' | 'cpath-events';
 
-export const INPUT_FORMATS: readonly InputFormat[] = ['otlp-json', 'otlp-proto', 'jaeger', 'zipkin'];
+export const INPUT_FORMATS: readonly InputFormat[] = ['otlp-json', 'otlp-proto', 'jaeger', 'zipkin', 'cpath-events'];
 
 /** What an importer may touch: it hands spans on and counts problems, it never builds traces itself. */
 export interface ImportContext {

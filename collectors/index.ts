@@ -13,11 +13,13 @@ import { JsonLinesReader } from './json-lines.js';
 import { otlpJson } from './otlp-json.js';
 import { OtlpProtoStreamReader, decodeOtlpMessage, looksLengthPrefixed } from './otlp-proto.js';
 import { zipkinJson } from './zipkin.js';
+import type { EventLog } from './bpftrace/event-log.js';
+import { looksLikeEventLog, parseEventLog } from './bpftrace/parse.js';
 
 export type { InputFormat } from './format.js';
 export { INPUT_FORMATS } from './format.js';
 
-const JSON_FORMATS: Record<Exclude<InputFormat, 'otlp-proto'>, JsonFormat> = {
+const JSON_FORMATS: Record<Exclude<InputFormat, 'otlp-proto' | 'cpath-events'>, JsonFormat> = {
   'otlp-json': otlpJson,
   jaeger: jaegerJson,
   zipkin: zipkinJson,
@@ -52,6 +54,8 @@ export interface SpanSink {
   readonly diag: Diagnostics;
   readonly resources: ResourceInterner;
   emit(span: SpanInput): void;
+  /** Takes an event log of `cpath record` (thread data); without it such an input is refused. */
+  eventLog?(log: EventLog): void;
 }
 
 const PEEK_BYTES = 64 * 1024;
@@ -134,13 +138,19 @@ export async function readInput(path: string, sink: SpanSink, opts: ReadOptions 
   };
   if (format === undefined) {
     if (firstNonSpace(peek) >= 0) {
-      throw new InputError(`${path}: not a trace format cpath reads (OTLP JSON or protobuf, Jaeger JSON, Zipkin v2 JSON); it starts with ${describeHead(peek)}. Use --input-format to force one.`);
+      throw new InputError(`${path}: not a trace format cpath reads (OTLP JSON or protobuf, Jaeger JSON, Zipkin v2 JSON, a cpath record event log); it starts with ${describeHead(peek)}. Use --input-format to force one.`);
     }
     // Damage early in a gzip stream leaves nothing to read: say so rather than report an empty input.
     reportGunzipError();
     return { file: path, format: undefined, detectedBy, gzip, bytes, spans: 0 };
   }
 
+  if (format === 'cpath-events') {
+    if (!sink.eventLog) throw new InputError(`${path}: an event log of cpath record; this command reads spans only`);
+    sink.eventLog(await parseEventLog(input.rest(), path, sink.diag));
+    reportGunzipError();
+    return { file: path, format, detectedBy, gzip, bytes, spans: 0 };
+  }
   if (format === 'otlp-proto') {
     const whole = await input.peek(5);
     if (looksLengthPrefixed(whole)) {
@@ -212,6 +222,7 @@ async function openRaw(path: string): Promise<AsyncIterable<unknown>> {
 export function detectFormat(head: Buffer, name: string): InputFormat | undefined {
   const i = firstNonSpace(head);
   if (i < 0) return undefined;
+  if (looksLikeEventLog(head)) return 'cpath-events';
   const b = head[i];
   if (b === 0x7b || b === 0x5b) {
     const text = head.subarray(i, Math.min(head.length, i + PEEK_BYTES)).toString('utf8');

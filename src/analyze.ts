@@ -1,6 +1,12 @@
 // `cpath analyze` as a library call: inputs -> builder -> per-trace critical paths ->
 // per-endpoint statistics -> the report model. The CLI only parses flags and renders.
-import { readInput, type InputFormat, type InputSummary } from '../collectors/index.js';
+import { InputError, readInput, type InputFormat, type InputSummary } from '../collectors/index.js';
+import type { EventLog } from '../collectors/bpftrace/event-log.js';
+import { countSharedSections, decomposeSection, spanThread, type ThreadSource } from '../analysis/threads/span-threads.js';
+import { ThreadNames, analyzeRootCalls, waitTotals } from '../analysis/threads/thread-traces.js';
+import { buildThreadModel } from '../analysis/threads/timelines.js';
+import type { ThreadModel } from '../analysis/threads/types.js';
+import { toThreadReportTrace, toThreadSection } from './report/thread-json.js';
 import { readStore } from '../collectors/store-input.js';
 import { aggregateEndpoints, type OutlierPolicy, type TraceSummary } from '../analysis/endpoints.js';
 import { ComponentKeys, summarizeTrace } from '../analysis/trace-summary.js';
@@ -8,9 +14,9 @@ import { isEmptyFilter, matchesContent, matchesTime, type TraceFilter } from '..
 import { detectGranularity } from '../analysis/granularity.js';
 import { analyzeTrace, type TraceAnalysis } from '../analysis/trace-analysis.js';
 import { Diagnostics } from './model/diagnostics.js';
-import { ResourceInterner } from './model/span.js';
+import { ResourceInterner, type SpanInput } from './model/span.js';
 import { TraceSetBuilder, type Trace } from './model/trace-builder.js';
-import type { AnalyzeReport, ReportTrace } from './report/types.js';
+import type { AnalyzeReport, ReportInput, ReportSection, ReportTrace } from './report/types.js';
 import { toReportEndpoint, toReportTrace, type AnalysedTrace } from './report/trace-json.js';
 import { VERSION } from './version.js';
 
@@ -34,8 +40,12 @@ export interface AnalyzeOptions {
    * `false` skips building them (the text report needs none); a function streams them (JSON
    * output of big inputs), and may return a promise to apply backpressure.
    */
-  readonly traces?: false | ((t: AnalysedTrace) => void | Promise<void>);
+  readonly traces?: false | ((t: AnalysedTrace | ReportTrace) => void | Promise<void>);
   readonly onBytes?: (file: string, bytesRead: number) => void;
+  /** Event logs of `cpath record` that decompose span sections into threads (`--threads`). */
+  readonly threads?: readonly string[];
+  /** Thread-only inputs: the probed function whose calls are analysed as traces (`--root`). */
+  readonly rootFunction?: string;
 }
 
 export interface AnalyzeResult {
@@ -43,12 +53,15 @@ export interface AnalyzeResult {
   readonly inputs: readonly InputSummary[];
   /** The trace named by keepTrace, with its analysis, when found. */
   readonly kept?: { readonly trace: Trace; readonly analysis: TraceAnalysis };
+  /** Thread-only inputs: the critical path of each endpoint's typical trace and outliers, for the text report. */
+  readonly chains?: ReadonlyMap<string, readonly ReportSection[]>;
 }
 
 export async function analyzeFiles(opts: AnalyzeOptions): Promise<AnalyzeResult> {
   const diag = new Diagnostics();
   const builder = new TraceSetBuilder(diag);
-  const sink = { diag, resources: new ResourceInterner(), emit: (s: Parameters<TraceSetBuilder['add']>[0]) => builder.add(s) };
+  const logs: EventLog[] = [];
+  const sink = { diag, resources: new ResourceInterner(), emit: (s: Parameters<TraceSetBuilder['add']>[0]) => builder.add(s), eventLog: (l: EventLog) => logs.push(l) };
   const inputs: InputSummary[] = [];
   // Span attributes are most of the memory: keep only those a filter or --group-by reads,
   // unless a waterfall will show one trace in full.
@@ -62,8 +75,18 @@ export async function analyzeFiles(opts: AnalyzeOptions): Promise<AnalyzeResult>
       }),
     );
   }
+  for (const file of opts.threads ?? []) {
+    const summary = await readInput(file, sink, { onBytes: (b) => opts.onBytes?.(file, b) });
+    if (summary.format !== 'cpath-events') throw new InputError(`${file}: --threads takes an event log of cpath record, not ${summary.format ?? 'an empty input'}`);
+    inputs.push(summary);
+  }
   if (opts.store !== undefined) readStore(opts.store, sink, opts.filter.sinceNs, opts.filter.untilNs);
+  const models = logs.map((l) => buildThreadModel(l, diag));
+  logs.length = 0;
   const { traces: built, spanCount } = builder.build();
+  if (spanCount === 0 && models.length > 0) return await analyzeThreadsOnly(opts, models, inputs, diag);
+  const sources: ThreadSource[] = models.map((model) => ({ model, names: new ThreadNames(model) }));
+  const windows: { key: string; traceId: string; start: bigint; end: bigint }[] = [];
   const traceCount = built.length;
   const granularity = detectGranularity(built);
   // Report order is trace start order; sort before analysing so traces can be streamed out,
@@ -98,11 +121,18 @@ export async function analyzeFiles(opts: AnalyzeOptions): Promise<AnalyzeResult>
     summaries.push(summary);
     if (opts.traces === false) continue;
     const at: AnalysedTrace = { trace, analysis, startNs: summary.startNs, endpoint: { service: summary.service, operation: summary.operation } };
-    if (opts.traces === undefined) reportTraces.push(toReportTrace(at));
+    // With thread data, each span section is split into its threads' sections (small inputs:
+    // real recordings), so the trace goes out as an object, not streamed from the arrays.
+    const out = sources.length > 0 ? withThreads(toReportTrace(at), trace, sources, windows) : at;
+    if (opts.traces === undefined) reportTraces.push('analysis' in out ? toReportTrace(out) : out);
     else {
-      const wait = opts.traces(at);
+      const wait = opts.traces(out);
       if (wait) await wait;
     }
+  }
+  if (sources.length > 0) {
+    const shared = countSharedSections(windows);
+    if (shared > 0) diag.add('thread_shared', `${shared} critical-path sections ran on a thread (e.g. an event loop) that served another trace's spans at the same time: their thread-level split is shared between those traces, not exclusive`, shared);
   }
   if (excluded > 0) diag.add('filter_excluded', `${excluded} of ${traceCount} traces did not match the filters`, excluded);
 
@@ -131,12 +161,86 @@ export async function analyzeFiles(opts: AnalyzeOptions): Promise<AnalyzeResult>
         top: opts.top,
       },
       granularity: gran,
+      ...(models.length > 0 ? { threads: threadInput(models) } : {}),
     },
     diagnostics: diag.entries(),
     traces: reportTraces,
     endpoints: endpoints.map(toReportEndpoint),
   };
   return { report, inputs, ...(kept ? { kept } : {}) };
+}
+
+/** Splits every span section of the trace into thread-level sub-sections where a log recorded the span's thread. */
+function withThreads(rt: ReportTrace, trace: Trace, sources: readonly ThreadSource[], windows: { key: string; traceId: string; start: bigint; end: bigint }[]): ReportTrace {
+  const bySpanId = new Map<string, SpanInput>();
+  for (const s of trace.spans) bySpanId.set(s.spanId, s);
+  const expand = (path: ReportSection[]): ReportSection[] =>
+    path.flatMap((sec) => {
+      const span = sec.spanId !== undefined ? bySpanId.get(sec.spanId) : undefined;
+      const where = span ? spanThread(sources, span) : undefined;
+      if (!span || !where || sec.durationNs <= 0) return [sec];
+      const start = BigInt(sec.startUnixNano);
+      windows.push({ key: `${where.tid}`, traceId: trace.traceId, start, end: start + BigInt(sec.durationNs) });
+      const named = { spanId: span.spanId, service: sec.service, operation: sec.operation, ...(sec.error ? { error: true } : {}) };
+      return decomposeSection(where.source, where.tid, start, sec.durationNs).map((t) => toThreadSection(t, named));
+    });
+  return { ...rt, criticalPath: expand(rt.criticalPath), ...(rt.otherRoots ? { otherRoots: rt.otherRoots.map((o) => ({ ...o, criticalPath: expand(o.criticalPath) })) } : {}) };
+}
+
+function threadInput(models: readonly ThreadModel[]): NonNullable<ReportInput['threads']> {
+  let threads = 0;
+  let spread = 0;
+  for (const m of models) {
+    threads += m.threads.size;
+    spread = Math.max(spread, m.anchorSpreadNs);
+  }
+  return { logs: models.length, threads, anchorSpreadNs: spread, targetPids: models.flatMap((m) => [...m.targetPids]) };
+}
+
+/** Event logs without spans: each root call is a trace, each root function an endpoint. */
+async function analyzeThreadsOnly(opts: AnalyzeOptions, models: readonly ThreadModel[], inputs: readonly InputSummary[], diag: Diagnostics): Promise<AnalyzeResult> {
+  const all = models.flatMap((m) => analyzeRootCalls(m, opts.rootFunction)).sort((a, b) => (a.startNs < b.startNs ? -1 : a.startNs > b.startNs ? 1 : 0));
+  const f = opts.filter;
+  const picked = all.filter((t) => (f.service === undefined || t.process === f.service) && (f.operation === undefined || t.function === f.operation) && matchesTime(t.startNs, f));
+  if (picked.length < all.length) diag.add('filter_excluded', `${all.length - picked.length} of ${all.length} root calls did not match the filters`, all.length - picked.length);
+  const endpoints = aggregateEndpoints(picked.map((t) => t.summary), opts.outliers, opts.top).map(toReportEndpoint);
+  const byId = new Map(picked.map((t) => [t.traceId, t]));
+  const chains = new Map<string, readonly ReportSection[]>();
+  for (const e of endpoints) {
+    const mine = picked.filter((t) => t.process === e.service && t.function === e.operation);
+    const total = mine.reduce((n, t) => n + t.durationNs, 0);
+    const waits = waitTotals(mine.flatMap((t) => t.sections)).map((w) => ({ ...w, share: total > 0 ? w.ns / total : 0 }));
+    if (waits.length > 0) e.waits = waits;
+    for (const id of [e.typicalTraceId, ...e.outliers.map((o) => o.traceId)]) {
+      const t = id !== undefined ? byId.get(id) : undefined;
+      if (t) chains.set(t.traceId, toThreadReportTrace(t).criticalPath);
+    }
+  }
+  const reportTraces = opts.traces === undefined ? picked.map(toThreadReportTrace) : [];
+  if (typeof opts.traces === 'function') {
+    for (const t of picked) {
+      const wait = opts.traces(toThreadReportTrace(t));
+      if (wait) await wait;
+    }
+  }
+  const report: AnalyzeReport = {
+    version: 1,
+    generator: `cpath ${VERSION}`,
+    input: {
+      files: [...opts.files, ...(opts.threads ?? [])],
+      formats: inputs.map((i) => i.format ?? 'empty'),
+      spans: 0,
+      traces: all.length,
+      tracesAnalysed: picked.length,
+      settings: { skewAdjust: opts.skewAdjust, outliers: opts.outliersLabel, top: opts.top, ...(opts.rootFunction !== undefined ? { rootFunction: opts.rootFunction } : {}) },
+      granularity: {},
+      threads: threadInput(models),
+    },
+    diagnostics: diag.entries(),
+    traces: reportTraces,
+    endpoints,
+  };
+  return { report, inputs, chains };
 }
 
 /** Traces by their primary root's start (the earliest parentless span), then id. */

@@ -10,11 +10,15 @@ import { UsageError, collect, durationOpt, outliersOpt, positiveIntOpt, timeOpt,
 import { JsonReportWriter } from '../report/json.js';
 import { Progress, openOutput } from './output.js';
 import { addServeCommand } from './serve-command.js';
+import { addRecordCommand } from './record-command.js';
+import { RecordError } from '../record.js';
 import { StoreError } from '../store/span-store.js';
 import { ListenError } from '../server/serve.js';
 
 interface AnalyzeFlags {
   store?: string;
+  threads?: string[];
+  root?: string;
   inputFormat?: InputFormat;
   format: 'text' | 'json';
   output?: string;
@@ -46,6 +50,8 @@ function buildProgram(): Command {
     .description('Read trace files and report critical paths, latency percentiles, outliers and blame per endpoint.')
     .argument('[input...]', 'trace files: OTLP JSON / JSON Lines / protobuf, Jaeger JSON, Zipkin v2 JSON; .gz is read transparently; - reads stdin')
     .option('--store <dir>', 'also read what `cpath serve` stored in this directory (it may be running)')
+    .option('--threads <events.log>', 'an event log of `cpath record`: split each span section of the path into the threads that held it up (repeatable)', collect)
+    .option('--root <function>', 'event logs without spans: analyse the calls of this probed function (default: the outermost probed calls of each thread)')
     .addOption(new Option('--input-format <format>', 'skip detection and read every input as this format').choices([...INPUT_FORMATS]))
     .addOption(new Option('--format <format>', 'output format').choices(['text', 'json']).default('text'))
     .option('-o, --output <file>', 'write the result to a file instead of stdout')
@@ -66,6 +72,7 @@ function buildProgram(): Command {
       await runAnalyze(inputs, flags);
     });
   addServeCommand(program);
+  addRecordCommand(program);
   return program;
 }
 
@@ -97,6 +104,8 @@ async function runAnalyze(inputs: string[], f: AnalyzeFlags): Promise<void> {
       result = await analyzeFiles({
         files: inputs,
         ...(f.store !== undefined ? { store: f.store } : {}),
+        ...(f.threads ? { threads: f.threads } : {}),
+        ...(f.root !== undefined ? { rootFunction: f.root } : {}),
         ...(f.inputFormat ? { inputFormat: f.inputFormat } : {}),
         skewAdjust: f.skewAdjust,
         ...(overlap !== undefined ? { overlapToleranceNs: overlap } : {}),
@@ -116,7 +125,10 @@ async function runAnalyze(inputs: string[], f: AnalyzeFlags): Promise<void> {
       progress.done();
     }
     const { report } = result;
-    if (report.input.spans === 0) {
+    if (report.input.threads !== undefined && report.input.spans === 0 && report.input.traces === 0) {
+      throw new InputError(`no probed function calls in ${inputs.join(', ')}${f.root !== undefined ? ` named ${f.root}` : ''}: thread-only analysis needs root calls; record with --uprobe BINARY:FUNCTION (or give the spans of the same run and --threads)`);
+    }
+    if (report.input.spans === 0 && report.input.threads === undefined) {
       const problems = report.diagnostics.map((d) => `  ${d.code} ×${d.count}${d.example ? `: ${d.example}` : ''}`).join('\n');
       throw new InputError(`no spans found in ${[...inputs, ...(f.store !== undefined ? [`store ${f.store}`] : [])].join(', ')}${problems ? `\n${problems}` : ''}`);
     }
@@ -126,7 +138,7 @@ async function runAnalyze(inputs: string[], f: AnalyzeFlags): Promise<void> {
     } else if (json) {
       await json.end(report);
     } else {
-      out.writeText(renderText(report));
+      out.writeText(renderText(report, result.chains));
     }
     await out.close();
   } catch (e) {
@@ -150,7 +162,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       process.stderr.write(`cpath: ${e.message}\n`);
       return 2;
     }
-    if (e instanceof InputError || e instanceof StoreError || e instanceof ListenError) {
+    if (e instanceof InputError || e instanceof StoreError || e instanceof ListenError || e instanceof RecordError) {
       process.stderr.write(`cpath: ${e.message}\n`);
       return 1;
     }

@@ -26,6 +26,15 @@ export const DIAGNOSTIC_CODES = {
   duration_missing: { severity: 'warning', message: 'Zipkin spans without a duration were given zero duration' },
   jaeger_process_missing: { severity: 'warning', message: "Jaeger spans whose processID names no process of their trace got service unknown_service" },
   filter_excluded: { severity: 'info', message: 'traces excluded by the filters given on the command line' },
+  events_lost: { severity: 'data-loss', message: 'kernel events bpftrace reported lost (Lost N events): timelines around them may be wrong' },
+  event_unparsable: { severity: 'data-loss', message: 'event log lines that are not a known event, header or bpftrace message were skipped' },
+  log_truncated: { severity: 'warning', message: 'the event log has no "# end" line or its last line is cut short (dropped): the recording was interrupted' },
+  events_reordered: { severity: 'info', message: 'events that came out of time order across CPUs (normal for bpftrace per-CPU buffers) were sorted into place' },
+  anchor_inconsistent: { severity: 'warning', message: 'clock anchors more than 0.5 s off the others (bpftrace v0.17 strftime rounding) were dropped' },
+  return_unmatched: { severity: 'warning', message: 'uretprobe returns without a matching entry on their thread (the call began before tracing) were ignored' },
+  call_unfinished: { severity: 'info', message: 'probed calls whose return was not seen end at their thread\'s end (or their caller\'s return) with complete=false' },
+  thread_shared: { severity: 'warning', message: 'critical-path sections on a thread that served other traces at the same time (a shared event loop): their thread-level split is shared, not exclusive' },
+  thread_state_inconsistent: { severity: 'warning', message: "scheduler events contradicting a thread's known state (usually after lost events) were taken as the truth from then on" },
 } as const satisfies Record<string, { severity: Severity; message: string }>;
 
 export type DiagnosticCode = keyof typeof DIAGNOSTIC_CODES;

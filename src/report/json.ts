@@ -2,7 +2,7 @@
 // is never one string in memory. Key order: version, generator, traces, then input,
 // diagnostics and endpoints (known only once every trace is done).
 import { TraceJsonWriter, type AnalysedTrace } from './trace-json.js';
-import type { AnalyzeReport } from './types.js';
+import type { AnalyzeReport, ReportTrace } from './types.js';
 
 /** Where the bytes go; write returns false when the caller should wait for `drained()`. */
 export interface ByteSink {
@@ -26,10 +26,11 @@ export class JsonReportWriter {
     this.put(`{"version":1,"generator":${JSON.stringify(generator)},"traces":[`);
   }
 
-  /** Adds one trace; resolves when the sink can take more. */
-  async trace(t: AnalysedTrace): Promise<void> {
+  /** Adds one trace (streamed from the analysis, or a finished entry); resolves when the sink can take more. */
+  async trace(t: AnalysedTrace | ReportTrace): Promise<void> {
     this.put(this.count++ === 0 ? '\n' : ',\n');
-    for (const _ of this.traces.write(t, this.put)) await this.wait();
+    if ('analysis' in t) for (const _ of this.traces.write(t, this.put)) await this.wait();
+    else this.put(JSON.stringify(t));
     await this.wait();
   }
 

@@ -2,12 +2,13 @@
 // outliers with their blame; then the diagnostics. Everything else is in --format json.
 import type { DiagnosticEntry } from '../model/diagnostics.js';
 import { formatDuration, formatUnixNano } from '../model/time.js';
-import type { AnalyzeReport, ReportEndpoint } from './types.js';
+import type { AnalyzeReport, ReportComponent, ReportEndpoint, ReportSection } from './types.js';
 
 const TOP_COMPONENTS = 8;
 const TOP_OUTLIERS = 5;
 
-export function renderText(r: AnalyzeReport): string {
+/** `chains`: critical paths of thread-only traces (typical and outliers), shown as wait chains. */
+export function renderText(r: AnalyzeReport, chains?: ReadonlyMap<string, readonly ReportSection[]>): string {
   const lines: string[] = [];
   const inp = r.input;
   const filtered = inp.tracesAnalysed !== inp.traces ? ` (${inp.tracesAnalysed} after filters)` : '';
@@ -16,9 +17,13 @@ export function renderText(r: AnalyzeReport): string {
   if (inp.settings.overlapToleranceNs !== undefined) lines.push(`overlap tolerance: ${formatDuration(inp.settings.overlapToleranceNs)} for every span`);
   else if (gran.length > 0) lines.push(`start-time granularity tolerated: ${gran.map(([s, g]) => `${s} ${g}`).join(', ')}`);
   if (!inp.settings.skewAdjust) lines.push('clock-skew adjustment: off');
+  if (inp.threads) {
+    const t = inp.threads;
+    lines.push(`threads: ${plural(t.logs, 'event log')}, ${plural(t.threads, 'thread')}, clock anchors agree within ${formatDuration(t.anchorSpreadNs)}${inp.spans > 0 ? ' (span times add their own granularity: 1 ms for the OpenTelemetry JS SDK)' : ''}`);
+  }
   for (const e of r.endpoints) {
     lines.push('');
-    lines.push(...renderEndpoint(e));
+    lines.push(...renderEndpoint(e, chains));
   }
   if (r.endpoints.length === 0) lines.push('', 'No traces to analyse.');
   lines.push('');
@@ -26,7 +31,7 @@ export function renderText(r: AnalyzeReport): string {
   return `${lines.join('\n')}\n`;
 }
 
-function renderEndpoint(e: ReportEndpoint): string[] {
+function renderEndpoint(e: ReportEndpoint, chains?: ReadonlyMap<string, readonly ReportSection[]>): string[] {
   const out: string[] = [];
   const l = e.latencyNs;
   out.push(`${e.service}  ${e.operation}   ${plural(e.traces, 'trace')}`);
@@ -34,9 +39,17 @@ function renderEndpoint(e: ReportEndpoint): string[] {
   out.push('  critical path          share   self p50    self p99    on path  component');
   for (const c of e.criticalPath.slice(0, TOP_COMPONENTS)) {
     const err = c.errors > 0 ? `  (${plural(c.errors, 'error')})` : '';
-    out.push(`    ${bar(c.share)} ${pct(c.share).padStart(6)}  ${formatDuration(c.selfNs.p50).padStart(9)}  ${formatDuration(c.selfNs.p99).padStart(9)}  ${String(c.onPathTraces).padStart(8)}  ${c.service} ${c.operation}${err}`);
+    out.push(`    ${bar(c.share)} ${pct(c.share).padStart(6)}  ${formatDuration(c.selfNs.p50).padStart(9)}  ${formatDuration(c.selfNs.p99).padStart(9)}  ${String(c.onPathTraces).padStart(8)}  ${componentLabel(c)}${err}`);
   }
   if (e.criticalPath.length > TOP_COMPONENTS) out.push(`    … ${e.criticalPath.length - TOP_COMPONENTS} more components (--format json lists all)`);
+  if (e.waits && e.waits.length > 0) {
+    out.push(`  waits on the path: ${e.waits
+      .slice(0, 5)
+      .map((w) => `${w.reason}${w.waker !== undefined ? ` (woken by ${w.waker})` : ''} ${pct(w.share)}`)
+      .join(', ')}`);
+  }
+  const typical = e.typicalTraceId !== undefined ? chains?.get(e.typicalTraceId) : undefined;
+  if (typical) out.push(`  typical   ${chainText(e.operation, typical)}`);
   if (e.outliers.length === 0) {
     out.push(`  outliers  none at or above ${formatDuration(e.outlierThresholdNs)}`);
   } else {
@@ -45,14 +58,53 @@ function renderEndpoint(e: ReportEndpoint): string[] {
     for (const o of e.outliers.slice(0, TOP_OUTLIERS)) {
       const ex = o.excess
         .slice(0, 3)
-        .map((x) => `${x.service} ${x.operation} +${formatDuration(x.ns)}`)
+        .map((x) => `${componentLabel(x)} +${formatDuration(x.ns)}`)
         .join(', ');
-      out.push(`    ${o.traceId}  ${formatDuration(o.durationNs).padStart(9)}  at ${formatUnixNano(BigInt(o.startUnixNano)).slice(11, 23)}  dominant: ${o.dominant.service} ${o.dominant.operation} ${formatDuration(o.dominant.selfNs)}`);
+      out.push(`    ${o.traceId}  ${formatDuration(o.durationNs).padStart(9)}  at ${formatUnixNano(BigInt(o.startUnixNano)).slice(11, 23)}  dominant: ${componentLabel(o.dominant)} ${formatDuration(o.dominant.selfNs)}`);
       if (ex) out.push(`      beyond a typical trace: ${ex}`);
+      const chain = chains?.get(o.traceId);
+      if (chain) out.push(`      ${chainText(e.operation, chain)}`);
     }
     if (e.outliers.length > TOP_OUTLIERS) out.push(`    … ${e.outliers.length - TOP_OUTLIERS} more (--format json lists all; --trace ID shows one)`);
   }
   return out;
+}
+
+/** `db-pool query blocked` for thread components, `service operation` for spans. */
+function componentLabel(c: Pick<ReportComponent, 'service' | 'operation' | 'thread' | 'state'>): string {
+  if (c.thread === undefined) return `${c.service} ${c.operation}`;
+  return `${c.thread}${c.operation !== '-' ? ` ${c.operation}` : ''} ${c.state ?? ''}`;
+}
+
+/**
+ * A thread-level path read backwards from the end, the way the walk found it, e.g.
+ * `serve_order 48 ms: db-pool encode_row running 9 ms <- db-pool query blocked (network) 31 ms <- ...`.
+ * Consecutive sections of one thread, state and function are merged; at most 8 links shown.
+ */
+function chainText(root: string, path: readonly ReportSection[]): string {
+  let total = 0;
+  for (const s of path) total += s.durationNs;
+  // Links under 1% of the path (scheduler noise between the real steps) are left out of the
+  // line, so that the steps around them merge; --format json has every section.
+  const links: { label: string; ns: number }[] = [];
+  let omitted = 0;
+  for (let i = path.length - 1; i >= 0; i--) {
+    const s = path[i];
+    if (!s) continue;
+    if (s.durationNs < total * 0.01) {
+      omitted += s.durationNs;
+      continue;
+    }
+    const reason = s.wait && s.wait.reason !== 'wakeup' ? ` (${s.wait.reason})` : '';
+    const label = `${s.thread?.comm ?? s.service}${s.function !== undefined ? ` ${s.function}` : ''} ${s.state ?? ''}${reason}`;
+    const last = links[links.length - 1];
+    if (last && last.label === label) last.ns += s.durationNs;
+    else links.push({ label, ns: s.durationNs });
+  }
+  const shown = links.slice(0, 8).map((l) => `${l.label} ${formatDuration(l.ns)}`);
+  const more = links.length > 8 ? ` <- … ${links.length - 8} more` : '';
+  const small = omitted > 0 ? ` (+${formatDuration(omitted)} in short steps)` : '';
+  return `${root} ${formatDuration(total)}: ${shown.join(' <- ')}${more}${small}`;
 }
 
 export function renderDiagnostics(d: readonly DiagnosticEntry[]): string[] {

@@ -40,14 +40,27 @@ export interface ReportInput {
     outliers: string;
     /** --top. */
     top: number;
+    /** --root: the probed function whose calls are the traces of thread-only inputs. */
+    rootFunction?: string;
   };
   /** Detected start-time granularity (ε) per service: `1ms`, `1us` or `none`. */
   granularity: Record<string, string>;
+  /** With event logs (thread data): what they held and how well their clocks line up with Unix time. */
+  threads?: {
+    /** Event logs read. */
+    logs: number;
+    /** Threads with a known history. */
+    threads: number;
+    /** Spread of the clock anchors (boot time to Unix time), ns: thread sections are placed within about this much, plus the spans' own granularity (1 ms for the JS SDK). */
+    anchorSpreadNs: number;
+    /** Processes `cpath record` was asked to trace. */
+    targetPids: number[];
+  };
 }
 
 export interface ReportSection {
-  /** The span blamed for this section: 16 lowercase hex digits. */
-  spanId: string;
+  /** The span blamed for this section: 16 lowercase hex digits. Absent for thread-only inputs (event logs). */
+  spanId?: string;
   service: string;
   operation: string;
   /** Section start, Unix ns (decimal string), after clock-skew adjustment. */
@@ -56,6 +69,23 @@ export interface ReportSection {
   durationNs: number;
   /** Present (true) when the span's status is error. */
   error?: true;
+  /** With thread data (an event log, or --threads): the thread this part of the path ran or waited on. */
+  thread?: ReportThread;
+  /** With thread data: what that thread was doing. */
+  state?: 'running' | 'runnable' | 'sleeping' | 'blocked';
+  /** With thread data: the innermost probed function (--uprobe) on that thread then. */
+  function?: string;
+  /** With thread data, for sleeping/blocked sections: why it waited and, for a wakeup by a task, who woke it. */
+  wait?: { reason: 'wakeup' | 'timer' | 'network' | 'block-io' | 'irq' | 'unknown'; waker?: ReportThread };
+  /** With `cpath record --stacks`: where the thread blocked, innermost frame first. */
+  stack?: string[];
+}
+
+export interface ReportThread {
+  pid: number;
+  tid: number;
+  /** The thread's name. */
+  comm: string;
 }
 
 export interface ReportTrace {
@@ -100,11 +130,19 @@ export interface ReportEndpoint {
   outliers: ReportOutlier[];
   /** A trace whose duration is the median: a typical example to compare outliers with. */
   typicalTraceId?: string;
+  /** Thread data: waiting time on the critical paths by reason and waker thread name, largest first. */
+  waits?: { reason: string; waker?: string; ns: number; share: number }[];
 }
 
 export interface ReportComponent {
+  /** The span's service; for thread-only inputs, the process name. */
   service: string;
+  /** The span's operation; for thread-only inputs, the probed function (`-` outside any). */
   operation: string;
+  /** Thread-only inputs: the thread name; with `state` it makes the (thread, state, function) triple. */
+  thread?: string;
+  /** Thread-only inputs: running, runnable, sleeping or blocked. */
+  state?: 'running' | 'runnable' | 'sleeping' | 'blocked';
   /** Traces where this component has time on the critical path. */
   onPathTraces: number;
   /** Its path time per trace (exact, over the traces where it is on the path) and summed over all traces, ns. */
@@ -121,9 +159,9 @@ export interface ReportOutlier {
   /** Trace start, Unix ns (decimal string). */
   startUnixNano: string;
   /** The component with the most path time in this trace. */
-  dominant: { service: string; operation: string; selfNs: number };
+  dominant: { service: string; operation: string; thread?: string; state?: ReportComponent['state']; selfNs: number };
   /** Per component: its path time here minus its median path time over all of the endpoint's traces (zeros included); positive ones, largest first. */
-  excess: { service: string; operation: string; ns: number }[];
+  excess: { service: string; operation: string; thread?: string; state?: ReportComponent['state']; ns: number }[];
 }
 
 /** One span in full (`GET /api/traces/{traceId}`). */

@@ -98,6 +98,8 @@ export interface PhaseResult {
   readonly requestsPerSecond?: number;
   /** Capacity only: bodies gzipped while sending because the prepared ones ran out. */
   readonly gzippedLive?: number;
+  /** Requests sent again after ECONNRESET on a reused keep-alive socket. */
+  readonly retries: number;
   readonly errors: readonly string[];
 }
 
@@ -400,9 +402,11 @@ interface Answer {
   readonly status: number;
   readonly doneAt: number;
   readonly error?: string;
+  /** Sent a second time after ECONNRESET on a reused keep-alive socket. */
+  readonly retried: boolean;
 }
 
-function post(url: URL, agent: Agent, body: Buffer, encoding: Encoding, gzip: boolean): Promise<Answer> {
+function post(url: URL, agent: Agent, body: Buffer, encoding: Encoding, gzip: boolean, retry = true): Promise<Answer> {
   return new Promise((resolve) => {
     const req = request(
       url,
@@ -418,12 +422,17 @@ function post(url: URL, agent: Agent, body: Buffer, encoding: Encoding, gzip: bo
       },
       (res) => {
         res.on('data', () => {});
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, doneAt: performance.now() }));
-        res.on('error', (e) => resolve({ status: 0, doneAt: performance.now(), error: e.message }));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, doneAt: performance.now(), retried: !retry }));
+        res.on('error', (e) => resolve({ status: 0, doneAt: performance.now(), error: e.message, retried: !retry }));
       },
     );
     req.on('timeout', () => req.destroy(new Error('timeout after 30 s')));
-    req.on('error', (e) => resolve({ status: 0, doneAt: performance.now(), error: e.message }));
+    req.on('error', (e: NodeJS.ErrnoException) => {
+      // A kept-alive socket the server closed just as we reused it (Node's documented race):
+      // retry once on a new one, as the exporter would (ECONNRESET is retryable there).
+      if (retry && req.reusedSocket && e.code === 'ECONNRESET') resolve(post(url, agent, body, encoding, gzip, false));
+      else resolve({ status: 0, doneAt: performance.now(), error: e.message, retried: !retry });
+    });
     req.end(body);
   });
 }
@@ -440,6 +449,7 @@ async function capacity(c: CapacityCmd): Promise<PhaseResult> {
   const prepared: Buffer[] = [];
   for (let i = 0; i < c.pregzip; i++) prepared.push(gzipSync(nextBody(c.encoding)));
   let gzippedLive = 0;
+  let retries = 0;
   const codes: Record<string, number> = {};
   const errors: string[] = [];
   const lat: number[] = [];
@@ -466,6 +476,7 @@ async function capacity(c: CapacityCmd): Promise<PhaseResult> {
       sent++;
       bytes += body.length;
       const a = await post(url, agent, body, c.encoding, c.gzip);
+      if (a.retried) retries++;
       codes[a.status] = (codes[a.status] ?? 0) + 1;
       if (a.status === 200) {
         acked += SPANS_PER_REQUEST;
@@ -498,6 +509,7 @@ async function capacity(c: CapacityCmd): Promise<PhaseResult> {
     loadCpuS: (my.user + my.system) / 1e6,
     latency: summarize(lat),
     gzippedLive,
+    retries,
     errors,
   };
 }
@@ -525,6 +537,7 @@ async function steady(c: SteadyCmd): Promise<PhaseResult> {
   let acked = 0;
   let bytes = 0;
   let late = 0;
+  let retries = 0;
   let maxLag = 0;
   const pending: Promise<void>[] = [];
   const cpu0 = cpuTicks(c.serverPid);
@@ -544,6 +557,7 @@ async function steady(c: SteadyCmd): Promise<PhaseResult> {
         bytes += body.length;
         pending.push(
           post(url, agent, body, c.encoding, c.gzip).then((a) => {
+            if (a.retried) retries++;
             codes[a.status] = (codes[a.status] ?? 0) + 1;
             if (a.status === 200) {
               acked += SPANS_PER_REQUEST;
@@ -581,6 +595,7 @@ async function steady(c: SteadyCmd): Promise<PhaseResult> {
     lateSends: late,
     maxSendLagMs: maxLag,
     requestsPerSecond: c.requestsPerSecond,
+    retries,
     errors,
   };
 }
