@@ -1,8 +1,7 @@
-// Reads a request body, decompressing gzip / deflate as it streams, and stops at the size
-// limit counted after decompression: a 10 KB gzip bomb never becomes gigabytes in memory.
+// Reads a request body, decompressing gzip / deflate, and stops at the size limit counted
+// after decompression: a 10 KB gzip bomb never becomes gigabytes in memory.
 import type { IncomingMessage } from 'node:http';
-import { createGunzip, createInflate } from 'node:zlib';
-import type { Readable } from 'node:stream';
+import { gunzipSync, inflateSync } from 'node:zlib';
 
 /** Bytes held by bodies being read, across all requests; a request past it is refused as busy. */
 export class ByteBudget {
@@ -26,10 +25,8 @@ export type BodyResult =
 
 export async function readBody(req: IncomingMessage, maxBytes: number, budget: ByteBudget): Promise<BodyResult> {
   const encoding = (req.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
-  let source: Readable = req;
-  if (encoding === 'gzip' || encoding === 'x-gzip') source = req.pipe(createGunzip());
-  else if (encoding === 'deflate') source = req.pipe(createInflate());
-  else if (encoding !== 'identity' && encoding !== '') {
+  const inflate = encoding === 'gzip' || encoding === 'x-gzip' ? gunzipSync : encoding === 'deflate' ? inflateSync : undefined;
+  if (!inflate && encoding !== 'identity' && encoding !== '') {
     req.resume();
     return { ok: false, status: 415, message: `unsupported Content-Encoding "${encoding}" (cpath takes gzip, deflate or none)` };
   }
@@ -38,6 +35,35 @@ export async function readBody(req: IncomingMessage, maxBytes: number, budget: B
     req.resume();
     return { ok: false, status: 413, message: `request body of ${declared} bytes exceeds the limit of ${maxBytes} bytes (--max-body)` };
   }
+  const raw = await readRaw(req, maxBytes, budget);
+  if (!raw.ok || !inflate) return raw;
+  // Inflate in one synchronous call bounded by maxOutputLength: zlib stops as soon as the output
+  // passes the limit, so a bomb costs at most the limit. (A zlib stream per request cost more:
+  // its work hops through the thread pool.)
+  let body: Buffer;
+  try {
+    body = inflate(raw.body, { maxOutputLength: maxBytes });
+  } catch (e) {
+    raw.release();
+    if (e instanceof RangeError) return { ok: false, status: 413, message: `request body exceeds the limit of ${maxBytes} bytes after decompression (--max-body)` };
+    return { ok: false, status: 400, message: `the ${encoding} body could not be decompressed (${e instanceof Error ? e.message : String(e)})` };
+  }
+  raw.release();
+  if (!budget.take(body.length)) return { ok: false, status: 503, message: 'too many request bytes in flight; retry later' };
+  let released = false;
+  return {
+    ok: true,
+    body,
+    release: () => {
+      if (released) return;
+      released = true;
+      budget.give(body.length);
+    },
+  };
+}
+
+/** The body as sent, up to `maxBytes`. */
+function readRaw(req: IncomingMessage, maxBytes: number, budget: ByteBudget): Promise<BodyResult> {
   const chunks: Buffer[] = [];
   let total = 0;
   return new Promise<BodyResult>((resolve) => {
@@ -48,17 +74,15 @@ export async function readBody(req: IncomingMessage, maxBytes: number, budget: B
       if (!r.ok) {
         budget.give(total);
         chunks.length = 0;
-        if (source !== req) source.destroy();
         // Stop reading a body we refused; the reply still goes out.
-        req.unpipe();
         req.resume();
       }
       resolve(r);
     };
-    source.on('data', (c: Buffer) => {
+    req.on('data', (c: Buffer) => {
       if (done) return;
       if (total + c.length > maxBytes) {
-        finish({ ok: false, status: 413, message: `request body exceeds the limit of ${maxBytes} bytes after decompression (--max-body)` });
+        finish({ ok: false, status: 413, message: `request body exceeds the limit of ${maxBytes} bytes (--max-body)` });
         return;
       }
       if (!budget.take(c.length)) {
@@ -68,7 +92,7 @@ export async function readBody(req: IncomingMessage, maxBytes: number, budget: B
       total += c.length;
       chunks.push(c);
     });
-    source.on('end', () => {
+    req.on('end', () => {
       const body = chunks.length === 1 && chunks[0] ? chunks[0] : Buffer.concat(chunks, total);
       const held = total;
       let released = false;
@@ -82,7 +106,6 @@ export async function readBody(req: IncomingMessage, maxBytes: number, budget: B
         },
       });
     });
-    source.on('error', (e: Error) => finish({ ok: false, status: 400, message: `the ${encoding} body could not be decompressed (${e.message})` }));
     req.on('error', (e: Error) => finish({ ok: false, status: 400, message: `the request body could not be read (${e.message})` }));
     req.on('aborted', () => finish({ ok: false, status: 400, message: 'the client aborted the request' }));
   });

@@ -65,15 +65,14 @@ export class Ingest {
     this.queue = [];
     this.queuedSpans = 0;
     if (batch.length === 0) return;
-    let touched: Set<string>;
     try {
-      touched = this.store.append(batch.map((w) => w.batch));
+      this.store.append(batch.map((w) => w.batch));
     } catch (e) {
       for (const w of batch) w.reject(e);
       return;
     }
     this.commits++;
-    this.live.touch(touched);
+    for (const w of batch) this.live.touch(w.batch.spans);
     for (const w of batch) w.resolve();
   }
 

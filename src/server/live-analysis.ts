@@ -6,7 +6,7 @@ import { addGranularity } from '../../analysis/granularity.js';
 import { ComponentKeys, summarizeTrace } from '../../analysis/trace-summary.js';
 import { analyzeTrace } from '../../analysis/trace-analysis.js';
 import { Diagnostics } from '../model/diagnostics.js';
-import { ResourceInterner, type ResourceInfo } from '../model/span.js';
+import { ResourceInterner, type ResourceInfo, type SpanInput } from '../model/span.js';
 import { TraceSetBuilder, type Trace } from '../model/trace-builder.js';
 import { toReportEndpoint, toReportTrace } from '../report/trace-json.js';
 import { toReportSpan } from '../report/span-json.js';
@@ -19,6 +19,8 @@ export interface LiveOptions {
   readonly skewAdjust: boolean;
   /** Traces waiting (quiet or not) beyond which the receivers answer "busy". */
   readonly maxPending: number;
+  /** Spans of new traces kept in memory until their analysis, at most. */
+  readonly maxBufferedSpans: number;
   readonly outliers: OutlierPolicy;
   readonly top: number;
   /** Told about failures that do not stop the server. */
@@ -33,6 +35,11 @@ export class LiveAnalysis {
   private readonly granularity = new Map<ResourceInfo, number>();
   private readonly keys = new ComponentKeys();
   private readonly summaries = new Map<string, TraceSummary>();
+  /** Spans of traces first seen by this process and not analysed yet, oldest trace first. */
+  private readonly buffered = new Map<string, SpanInput[]>();
+  private bufferedSpans = 0;
+  /** Traces analysed here that had no analysable root: their spans are in the store only. */
+  private readonly unanalysable = new Set<string>();
   /** Traces with unanalysed spans, by last batch time (ms); Map order is oldest batch first. */
   private readonly open = new Map<string, number>();
   /** Bumped whenever `summaries` changes; the all-time endpoints are cached against it. */
@@ -58,12 +65,33 @@ export class LiveAnalysis {
     return { traces: this.summaries.size, pending: dirty.length };
   }
 
-  /** New spans committed for these traces: (re)start their quiet window. */
-  touch(traceIds: Iterable<string>, now = Date.now()): void {
-    for (const id of traceIds) {
-      // Delete first so that the Map keeps oldest-first order.
-      this.open.delete(id);
-      this.open.set(id, now);
+  /**
+   * New spans committed: (re)start their traces' quiet window. A trace first seen now keeps its
+   * spans in memory until it is analysed (reading them back from the store cost a third of the
+   * server's CPU under load); a reopened or restored one, or one past the memory budget, is
+   * read back from the store.
+   */
+  touch(spans: readonly SpanInput[], now = Date.now()): void {
+    for (const s of spans) {
+      const id = s.traceId;
+      if (this.open.get(id) !== now) {
+        const fresh = !this.open.has(id) && !this.summaries.has(id) && !this.unanalysable.has(id);
+        // Delete first so that the Map keeps oldest-first order.
+        this.open.delete(id);
+        this.open.set(id, now);
+        if (fresh) this.buffered.set(id, []);
+      }
+      const buf = this.buffered.get(id);
+      if (buf) {
+        buf.push(s);
+        this.bufferedSpans++;
+      }
+    }
+    // Over budget: the oldest traces give up their copies and will be read from the store.
+    for (const [id, buf] of this.buffered) {
+      if (this.bufferedSpans <= this.opts.maxBufferedSpans) break;
+      this.bufferedSpans -= buf.length;
+      this.buffered.delete(id);
     }
     this.schedule();
   }
@@ -103,42 +131,56 @@ export class LiveAnalysis {
   private work(): void {
     if (this.working || this.stopped) return;
     this.working = true;
+    let more = false;
     try {
-      const sliceEnd = Date.now() + 20;
-      const cutoff = Date.now() - this.opts.idleMs;
-      for (const [id, seen] of this.open) {
-        if (seen > cutoff) break;
-        this.open.delete(id);
-        try {
-          this.analyse(id);
-        } catch (e) {
-          // The store failed (I/O error...): the trace stays dirty and is tried again after
-          // another quiet window; the server keeps running.
-          this.open.set(id, Date.now());
-          this.opts.onError?.(`analysis of trace ${id} failed: ${e instanceof Error ? e.message : String(e)}; retrying later`);
-          break;
-        }
-        if (Date.now() >= sliceEnd) {
-          setImmediate(() => this.work());
-          return;
-        }
-      }
+      // One transaction per slice: the analyses' row updates share one commit.
+      more = this.store.batch(() => this.slice());
+    } catch (e) {
+      // The store failed (I/O error...): the traces stay dirty and are tried again after
+      // another quiet window; the server keeps running.
+      this.opts.onError?.(`analysis failed: ${e instanceof Error ? e.message : String(e)}; retrying later`);
     } finally {
       this.working = false;
     }
-    this.schedule();
+    if (more) setImmediate(() => this.work());
+    else this.schedule();
+  }
+
+  /** Analyses quiet traces for ~20 ms; true when more are already quiet. */
+  private slice(): boolean {
+    const sliceEnd = Date.now() + 20;
+    const cutoff = Date.now() - this.opts.idleMs;
+    for (const [id, seen] of this.open) {
+      if (seen > cutoff) return false;
+      this.open.delete(id);
+      try {
+        this.analyse(id);
+      } catch (e) {
+        this.open.set(id, Date.now());
+        throw e;
+      }
+      if (Date.now() >= sliceEnd) return true;
+    }
+    return false;
   }
 
   /** Analyses every waiting trace now, quiet or not (shutdown, tests). */
   flushAll(): void {
-    for (const id of [...this.open.keys()]) {
-      this.open.delete(id);
-      this.analyse(id);
-    }
+    this.store.batch(() => {
+      for (const id of [...this.open.keys()]) {
+        this.open.delete(id);
+        this.analyse(id);
+      }
+    });
   }
 
-  private loadTrace(traceId: string, diag: Diagnostics): Trace | undefined {
-    const spans = this.store.spansOfTrace(traceId, this.resources);
+  private loadTrace(traceId: string, diag: Diagnostics, useBuffer = false): Trace | undefined {
+    const buf = useBuffer ? this.buffered.get(traceId) : undefined;
+    if (buf) {
+      this.buffered.delete(traceId);
+      this.bufferedSpans -= buf.length;
+    }
+    const spans = buf ?? this.store.spansOfTrace(traceId, this.resources);
     if (spans.length === 0) return undefined;
     const builder = new TraceSetBuilder(diag);
     for (const s of spans) builder.add(s);
@@ -147,7 +189,7 @@ export class LiveAnalysis {
 
   private analyse(traceId: string): void {
     this.version++;
-    const trace = this.loadTrace(traceId, this.diag);
+    const trace = this.loadTrace(traceId, this.diag, true);
     if (!trace) {
       this.summaries.delete(traceId);
       return;
@@ -157,6 +199,7 @@ export class LiveAnalysis {
     const summary = analysis ? summarizeTrace(trace, analysis, undefined, this.keys) : undefined;
     this.analysed++;
     if (!summary) {
+      this.unanalysable.add(traceId);
       this.store.markAnalysed(traceId);
       this.summaries.delete(traceId);
       return;
@@ -173,6 +216,12 @@ export class LiveAnalysis {
     for (const id of traceIds) {
       this.summaries.delete(id);
       this.open.delete(id);
+      this.unanalysable.delete(id);
+      const buf = this.buffered.get(id);
+      if (buf) {
+        this.bufferedSpans -= buf.length;
+        this.buffered.delete(id);
+      }
     }
   }
 

@@ -42,6 +42,8 @@ export interface ServeOptions {
   readonly maxQueuedSpans: number;
   /** Traces waiting for analysis, at most. */
   readonly maxPendingTraces: number;
+  /** Spans of new traces kept in memory for their analysis (default 200,000); beyond, they are read back from the store. */
+  readonly maxBufferedSpans?: number;
   readonly log: (line: string) => void;
 }
 
@@ -58,7 +60,8 @@ export interface RunningServer {
 export async function startServe(opts: ServeOptions): Promise<RunningServer> {
   const store = SpanStore.open(opts.storeDir, opts.fsync);
   const metrics = new Metrics();
-  const live = new LiveAnalysis(store, { idleMs: opts.traceIdleMs, skewAdjust: opts.skewAdjust, maxPending: opts.maxPendingTraces, outliers: opts.outliers, top: opts.top, onError: opts.log });
+  const live = new LiveAnalysis(store, { idleMs: opts.traceIdleMs, skewAdjust: opts.skewAdjust, maxPending: opts.maxPendingTraces, maxBufferedSpans: opts.maxBufferedSpans ?? 200_000, outliers: opts.outliers, top: opts.top, onError: opts.log });
+  const stopCheckpointer = store.startCheckpointer(1000);
   const restored = live.restore();
   if (restored.traces > 0 || restored.pending > 0) opts.log(`store ${store.file}: ${restored.traces} analysed traces restored, ${restored.pending} waiting for analysis`);
   const ingest = new Ingest(store, live, { maxQueuedSpans: opts.maxQueuedSpans });
@@ -153,6 +156,7 @@ export async function startServe(opts: ServeOptions): Promise<RunningServer> {
         while (retentionRunning) await new Promise((r) => setTimeout(r, 10));
         // No analysis may run on a closed store (its timer would throw "database connection is not open").
         live.stop();
+        await stopCheckpointer();
         store.close();
       })()),
   };

@@ -562,7 +562,11 @@ async function main(): Promise<void> {
   process.stdout.write(`${table}\n\n${reading}\n`);
   if (failures.length > 0) process.stdout.write(`\nFailures:\n${failures.map((f) => `- ${f}`).join('\n')}\n`);
   if (args.write) {
-    writeFileSync(join(ROOT, 'BENCHMARKS.md'), md);
+    // Other benchmarks (npm run bench:ingest) own their marked sections: carry them over.
+    const path = join(ROOT, 'BENCHMARKS.md');
+    const old = existsSync(path) ? readFileSync(path, 'utf8') : '';
+    const kept = [...old.matchAll(/<!-- bench:([\w-]+):begin -->[\s\S]*?<!-- bench:\1:end -->/g)].map((m) => m[0]);
+    writeFileSync(path, kept.length > 0 ? `${md.trimEnd()}\n\n${kept.join('\n\n')}\n` : md);
     process.stderr.write('wrote BENCHMARKS.md\n');
   }
 }

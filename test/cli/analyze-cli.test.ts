@@ -473,7 +473,7 @@ describe('cpath analyze: exit statuses', () => {
     const r = await cpath(['analyze', 'samples/README.md']);
     expect(r.code).toBe(1);
     expect(r.stderr).toBe(
-      'cpath: samples/README.md: not a trace format cpath reads (OTLP JSON or protobuf, Jaeger JSON, Zipkin v2 JSON); it starts with "# Sample traces\\n". Use --input-format to force one.\n',
+      'cpath: samples/README.md: not a trace format cpath reads (OTLP JSON or protobuf, Jaeger JSON, Zipkin v2 JSON, a cpath record event log); it starts with "# Sample traces\\n". Use --input-format to force one.\n',
     );
     noStack(r);
   });
