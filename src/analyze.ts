@@ -87,6 +87,8 @@ export async function analyzeFiles(opts: AnalyzeOptions): Promise<AnalyzeResult>
   if (spanCount === 0 && models.length > 0) return await analyzeThreadsOnly(opts, models, inputs, diag);
   const sources: ThreadSource[] = models.map((model) => ({ model, names: new ThreadNames(model) }));
   const windows: { key: string; traceId: string; start: bigint; end: bigint }[] = [];
+  /** With thread data: each trace's path split into threads, for the text report's chains. */
+  const expanded = new Map<string, readonly ReportSection[]>();
   const traceCount = built.length;
   const granularity = detectGranularity(built);
   // Report order is trace start order; sort before analysing so traces can be streamed out,
@@ -119,11 +121,13 @@ export async function analyzeFiles(opts: AnalyzeOptions): Promise<AnalyzeResult>
     }
     if (opts.keepTrace === trace.traceId) kept = { trace, analysis };
     summaries.push(summary);
-    if (opts.traces === false) continue;
+    if (opts.traces === false && sources.length === 0) continue;
     const at: AnalysedTrace = { trace, analysis, startNs: summary.startNs, endpoint: { service: summary.service, operation: summary.operation } };
     // With thread data, each span section is split into its threads' sections (small inputs:
     // real recordings), so the trace goes out as an object, not streamed from the arrays.
     const out = sources.length > 0 ? withThreads(toReportTrace(at), trace, sources, windows) : at;
+    if (!('analysis' in out)) expanded.set(out.traceId, out.criticalPath);
+    if (opts.traces === false) continue;
     if (opts.traces === undefined) reportTraces.push('analysis' in out ? toReportTrace(out) : out);
     else {
       const wait = opts.traces(out);
@@ -167,7 +171,14 @@ export async function analyzeFiles(opts: AnalyzeOptions): Promise<AnalyzeResult>
     traces: reportTraces,
     endpoints: endpoints.map(toReportEndpoint),
   };
-  return { report, inputs, ...(kept ? { kept } : {}) };
+  const chains = new Map<string, readonly ReportSection[]>();
+  for (const e of report.endpoints) {
+    for (const id of [e.typicalTraceId, ...e.outliers.map((o) => o.traceId)]) {
+      const path = id !== undefined ? expanded.get(id) : undefined;
+      if (id !== undefined && path) chains.set(id, path);
+    }
+  }
+  return { report, inputs, ...(kept ? { kept } : {}), ...(chains.size > 0 ? { chains } : {}) };
 }
 
 /** Splits every span section of the trace into thread-level sub-sections where a log recorded the span's thread. */

@@ -455,7 +455,7 @@ export async function record(o: RecordOptions): Promise<RecordResult> {
   const clockAfter = await readClocks(env);
   const counts = await countEvents(file, headerBytes);
   if (counts.mapDumpAt !== undefined) truncateSync(file, counts.mapDumpAt);
-  appendFileSync(file, `${clockAfter ? `# clock: ${clockAfter.bootNs} ${clockAfter.unixNs}\n` : ''}# end lost=${counts.lost} exit=${exit}\n`);
+  appendFileSync(file, `${bt.pid !== undefined ? `# tracer-pids: ${bt.pid}\n` : ''}${clockAfter ? `# clock: ${clockAfter.bootNs} ${clockAfter.unixNs}\n` : ''}# end lost=${counts.lost} exit=${exit}\n`);
   if (gz) {
     await pipeline(createReadStream(file), createGzip(), createWriteStream(o.output));
     rmSync(file);

@@ -127,7 +127,11 @@ export function buildThreadModel(log: EventLog, diag: Diagnostics): ThreadModel 
 
   let inconsistent = 0;
   let inconsistentExample: string | undefined;
-  const noteInconsistent = (i: number, what: () => string): void => {
+  // bpftrace's own threads: the recorder drops their switches to and from idle by design
+  // (self-noise), so their timelines are knowingly incomplete and not counted as inconsistent.
+  const tracer = new Set(log.header.tracerPids);
+  const noteInconsistent = (i: number, tid: number, what: () => string): void => {
+    if (tracer.size > 0 && (tracer.has(tid) || tracer.has(threads.get(tid)?.pid ?? -1))) return;
     if (inconsistent++ === 0) inconsistentExample = `${file}:${lineCol[i]}: ${what()}`;
   };
   let unmatched = 0;
@@ -185,18 +189,18 @@ export function buildThreadModel(log: EventLog, diag: Diagnostics): ThreadModel 
         b.since = t;
         return;
       case RUNNABLE:
-        noteInconsistent(i, () => `thread ${b.tid} emitted an event while runnable (switch-in missing)`);
+        noteInconsistent(i, b.tid, () => `thread ${b.tid} emitted an event while runnable (switch-in missing)`);
         enter(b, t, RUNNING);
         return;
       default:
-        noteInconsistent(i, () => `thread ${b.tid} emitted an event while ${STATE_NAMES[b.state]} (wakeup and switch-in missing)`);
+        noteInconsistent(i, b.tid, () => `thread ${b.tid} emitted an event while ${STATE_NAMES[b.state]} (wakeup and switch-in missing)`);
         enter(b, t, RUNNING, { t, reason: 'unknown' });
     }
   };
 
   const dead = (b: Builder, i: number): boolean => {
     if (b.state !== DEAD) return false;
-    noteInconsistent(i, () => `thread ${b.tid} appears after its death (tid reused?): ignored`);
+    noteInconsistent(i, b.tid, () => `thread ${b.tid} appears after its death (tid reused?): ignored`);
     return true;
   };
 
@@ -212,7 +216,7 @@ export function buildThreadModel(log: EventLog, diag: Diagnostics): ThreadModel 
             b.pid = pidCol[i] as number;
             setComm(b, t, s1Col[i] as number);
             if (b.state !== RUNNING && b.state !== UNKNOWN) {
-              noteInconsistent(i, () => `thread ${prev} switched out while ${STATE_NAMES[b.state]}`);
+              noteInconsistent(i, prev, () => `thread ${prev} switched out while ${STATE_NAMES[b.state]}`);
             }
             if (b.state === UNKNOWN) {
               b.state = RUNNING;
@@ -242,10 +246,10 @@ export function buildThreadModel(log: EventLog, diag: Diagnostics): ThreadModel 
                 enter(b, t, RUNNING);
                 break;
               case RUNNING:
-                noteInconsistent(i, () => `thread ${next} switched in while already running`);
+                noteInconsistent(i, next, () => `thread ${next} switched in while already running`);
                 break;
               default:
-                noteInconsistent(i, () => `thread ${next} switched in while ${STATE_NAMES[b.state]}, without a wakeup`);
+                noteInconsistent(i, next, () => `thread ${next} switched in while ${STATE_NAMES[b.state]}, without a wakeup`);
                 enter(b, t, RUNNING, { t, reason: 'unknown' });
             }
           }
@@ -302,7 +306,7 @@ export function buildThreadModel(log: EventLog, diag: Diagnostics): ThreadModel 
           b.state = RUNNABLE;
           b.since = t;
         } else {
-          noteInconsistent(i, () => `new thread ${child} was already known`);
+          noteInconsistent(i, child, () => `new thread ${child} was already known`);
           if (b.state !== RUNNABLE) enter(b, t, RUNNABLE);
         }
         break;

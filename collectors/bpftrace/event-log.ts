@@ -64,6 +64,8 @@ export interface EventLogHeader {
   readonly bpftrace?: string;
   readonly command?: string;
   readonly targetPids: readonly number[];
+  /** `# tracer-pids:` bpftrace's own process (its self-noise filter leaves its timeline incomplete). */
+  readonly tracerPids: readonly number[];
   readonly scope?: string;
   readonly stacks?: boolean;
   readonly probes: readonly string[];

@@ -63,6 +63,7 @@ interface MutableHeader {
   bpftrace?: string;
   command?: string;
   targetPids: number[];
+  tracerPids: number[];
   scope?: string;
   stacks?: boolean;
   probes: string[];
@@ -92,7 +93,7 @@ export class EventLogParser {
   private readonly stacks: StackRecord[] = [];
   private openStack: StackRecord | undefined;
   private readonly anchors: RawAnchor[] = [];
-  private readonly header: MutableHeader = { targetPids: [], probes: [] };
+  private readonly header: MutableHeader = { targetPids: [], tracerPids: [], probes: [] };
   private cutLine: string | undefined;
 
   constructor(
@@ -439,6 +440,9 @@ export class EventLogParser {
       case 'target-pids':
         for (const w of value.split(/\s+/)) if (/^\d+$/.test(w)) h.targetPids.push(Number(w));
         break;
+      case 'tracer-pids':
+        for (const w of value.split(/\s+/)) if (/^\d+$/.test(w)) h.tracerPids.push(Number(w));
+        break;
       case 'probes':
         for (const w of value.split(/\s+/)) if (w !== '') h.probes.push(w);
         break;
@@ -549,7 +553,7 @@ export class EventLogParser {
       if (t0 !== 0) for (let i = 0; i < n; i++) sorted.ts[i] = (sorted.ts[i] as number) - t0;
     }
 
-    const header: EventLogHeader = { ...h, targetPids: h.targetPids, probes: h.probes };
+    const header: EventLogHeader = { ...h, targetPids: h.targetPids, tracerPids: h.tracerPids, probes: h.probes };
     return {
       file: this.file,
       header,

@@ -96,7 +96,9 @@ function chainText(root: string, path: readonly ReportSection[]): string {
       continue;
     }
     const reason = s.wait && s.wait.reason !== 'wakeup' ? ` (${s.wait.reason})` : '';
-    const label = `${s.thread?.comm ?? s.service}${s.function !== undefined ? ` ${s.function}` : ''} ${s.state ?? ''}${reason}`;
+    const where = `${s.thread?.comm ?? s.service}${s.function !== undefined ? ` ${s.function}` : ''} ${s.state ?? ''}${reason}`;
+    // Span inputs: which span, then where its time went.
+    const label = s.spanId !== undefined ? `${s.operation} [${where}]` : where;
     const last = links[links.length - 1];
     if (last && last.label === label) last.ns += s.durationNs;
     else links.push({ label, ns: s.durationNs });

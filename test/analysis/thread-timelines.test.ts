@@ -301,6 +301,14 @@ describe('thread timelines', () => {
     ]);
   });
 
+  it("does not count bpftrace's own knowingly incomplete timeline (# tracer-pids) as inconsistent", async () => {
+    // 900 is bpftrace: the recorder drops its switches to and from idle, so it is switched in
+    // twice in a row. Its timeline still follows the newer event; nothing is counted.
+    const { m, diag } = await model(lines([0, 'SW 0 0 0 0 900 swapper/0\tbpftrace'], [5, 'SW 0 15 15 128 900 rcu\tbpftrace'], '# tracer-pids: 900'));
+    expect(segs(m, 900)).toEqual(['running 0-5']);
+    expect(diagTable(diag)).toEqual([]);
+  });
+
   it('maps boot time to Unix time with the exact median of the consistent anchors', async () => {
     const O = 1_700_000_000_000_000_000n - BOOT0; // not representable in a double
     const an = (bootUs: number, deltaNs: bigint): string => {
