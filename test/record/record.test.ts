@@ -298,6 +298,7 @@ describe.skipIf(skip !== undefined)(`cpath record with the real bpftrace${skip !
     const { child, done } = startCpath(['record', '-o', out, '--', 'sleep', '20']);
     let stderr = '';
     let sent = false;
+    let ended = false;
     child.stderr?.on('data', (b: Buffer) => {
       stderr += b.toString();
       if (!sent && /tracing pid/.test(stderr)) {
@@ -306,7 +307,14 @@ describe.skipIf(skip !== undefined)(`cpath record with the real bpftrace${skip !
       }
       // The command shares cpath's stderr: end it once cpath has let go of it, so the pipe closes.
       const left = /the command \(pid (\d+)\) is still running; it is left alone/.exec(stderr);
-      if (left) process.kill(Number(left[1]), 'SIGTERM');
+      if (left && !ended) {
+        ended = true;
+        try {
+          process.kill(Number(left[1]), 'SIGTERM');
+        } catch {
+          // Already gone.
+        }
+      }
     });
     const r = await done;
     noStack(r);

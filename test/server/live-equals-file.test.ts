@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { analyzeFiles, type AnalyzeOptions } from '../../src/analyze.js';
-import { startServe, type ServeOptions } from '../../src/server/serve.js';
+import { startTestServer } from '../helpers/serve-harness.js';
 import type { ReportEndpoint } from '../../src/report/types.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -18,25 +18,6 @@ beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'cpath-live-'));
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-function serveOptions(): ServeOptions {
-  return {
-    otlpHttp: { host: '127.0.0.1', port: 0 },
-    api: { host: '127.0.0.1', port: 0 },
-    maxBody: 64 * 1024 * 1024,
-    cors: [],
-    traceIdleMs: 60_000,
-    storeDir: dir,
-    fsync: 'batch',
-    retention: {},
-    skewAdjust: true,
-    outliers: { kind: 'auto' },
-    top: 20,
-    maxQueuedSpans: 200_000,
-    maxPendingTraces: 1_000_000,
-    log: () => {},
-  };
-}
 
 const analyzeOptions = (over: Partial<AnalyzeOptions>): AnalyzeOptions => ({
   files: [],
@@ -60,7 +41,8 @@ describe('live analysis equals file analysis', () => {
     const fromFile = (await analyzeFiles(analyzeOptions({ files: [SAMPLE] }))).report.endpoints;
     expect(fromFile.length).toBeGreaterThan(1);
 
-    const server = await startServe(serveOptions());
+    // A long idle window: nothing is analysed until flushAll().
+    const server = (await startTestServer({ storeDir: dir, traceIdleMs: 60_000 })).server;
     const lines = readFileSync(SAMPLE, 'utf8').split('\n').filter((l) => l.trim() !== '');
     for (const line of lines) {
       const res = await fetch(`http://${server.addresses.otlpHttp ?? ''}/v1/traces`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: line });
@@ -73,7 +55,7 @@ describe('live analysis equals file analysis', () => {
     expect(await apiEndpoints(server.addresses.api)).toEqual(fromFile);
     await server.close();
 
-    const again = await startServe(serveOptions());
+    const again = (await startTestServer({ storeDir: dir, traceIdleMs: 60_000 })).server;
     expect(await apiEndpoints(again.addresses.api)).toEqual(fromFile);
     await again.close();
 
