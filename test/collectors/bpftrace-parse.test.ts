@@ -37,6 +37,7 @@ const EVERY_KIND = lines(
   [8, 'SW 0 100 101 1 0 node\tswapper/0'],
   [9, 'EX 1 200 201 pg-écrivain'],
   [9.5, 'AN 1700000000.123456'],
+  '# tracer-pids: 4242',
   '# end lost=0 exit=0',
 );
 
@@ -51,6 +52,7 @@ describe('event log parser', () => {
       bpftrace: 'bpftrace v0.17.0',
       command: 'node server.js --port 8080',
       targetPids: [100, 200],
+      tracerPids: [4242],
       scope: 'system',
       stacks: true,
       probes: ['uprobe:/usr/bin/node:uv_queue_work', 'usdt:/usr/bin/node:node:gc__start'],
@@ -60,7 +62,7 @@ describe('event log parser', () => {
     expect(log.complete).toBe(true);
     expect(log.lostEvents).toBe(0);
     expect(log.reordered).toBe(0);
-    expect(log.lineCount).toBe(28);
+    expect(log.lineCount).toBe(29);
     const r = rows(log).map(({ line: _line, ...rest }) => rest);
     expect(r).toEqual([
       { ts: 0, kind: 'SW', cpu: 0, pid: 0, tid: 0, arg: 0, arg2: 101, s1: 'swapper/0', s2: 'node' },
