@@ -65,7 +65,8 @@ export async function analyzeFiles(opts: AnalyzeOptions): Promise<AnalyzeResult>
   const inputs: InputSummary[] = [];
   // Span attributes are most of the memory: keep only those a filter or --group-by reads,
   // unless a waterfall will show one trace in full.
-  const attributeKeys = opts.keepTrace !== undefined ? undefined : new Set([...(opts.groupBy !== undefined ? [opts.groupBy] : []), ...(opts.filter.where ?? []).map((w) => w.key)]);
+  // (`thread.id` places spans on threads when an event log comes with them.)
+  const attributeKeys = opts.keepTrace !== undefined ? undefined : new Set(['thread.id', ...(opts.groupBy !== undefined ? [opts.groupBy] : []), ...(opts.filter.where ?? []).map((w) => w.key)]);
   for (const file of opts.files) {
     inputs.push(
       await readInput(file, sink, {
@@ -152,7 +153,7 @@ export async function analyzeFiles(opts: AnalyzeOptions): Promise<AnalyzeResult>
     version: 1,
     generator: `cpath ${VERSION}`,
     input: {
-      files: [...opts.files, ...(opts.store !== undefined ? [opts.store] : [])],
+      files: [...opts.files, ...(opts.threads ?? []), ...(opts.store !== undefined ? [opts.store] : [])],
       formats: [...inputs.map((i) => i.format ?? 'empty'), ...(opts.store !== undefined ? ['cpath-store'] : [])],
       spans: spanCount,
       traces: traceCount,
