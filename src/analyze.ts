@@ -35,6 +35,8 @@ export interface AnalyzeOptions {
   readonly top: number;
   /** Keep this trace's spans and analysis for a waterfall. */
   readonly keepTrace?: string;
+  /** Keep every span attribute (exports that write the spans back out); by default only those a filter or --group-by reads. */
+  readonly keepAttributes?: boolean;
   /**
    * Where each analysed trace goes, in start-time order: by default into `report.traces`;
    * `false` skips building them (the text report needs none); a function streams them (JSON
@@ -66,7 +68,7 @@ export async function analyzeFiles(opts: AnalyzeOptions): Promise<AnalyzeResult>
   // Span attributes are most of the memory: keep only those a filter or --group-by reads,
   // unless a waterfall will show one trace in full.
   // (`thread.id` places spans on threads when an event log comes with them.)
-  const attributeKeys = opts.keepTrace !== undefined ? undefined : new Set(['thread.id', ...(opts.groupBy !== undefined ? [opts.groupBy] : []), ...(opts.filter.where ?? []).map((w) => w.key)]);
+  const attributeKeys = opts.keepTrace !== undefined || opts.keepAttributes === true ? undefined : new Set(['thread.id', ...(opts.groupBy !== undefined ? [opts.groupBy] : []), ...(opts.filter.where ?? []).map((w) => w.key)]);
   for (const file of opts.files) {
     inputs.push(
       await readInput(file, sink, {

@@ -11,6 +11,7 @@ import { JsonReportWriter } from '../report/json.js';
 import { Progress, openOutput } from './output.js';
 import { addServeCommand } from './serve-command.js';
 import { addRecordCommand } from './record-command.js';
+import { addExportCommand } from './export-command.js';
 import { RecordError } from '../record.js';
 import { StoreError } from '../store/span-store.js';
 import { ListenError } from '../server/serve.js';
@@ -73,6 +74,7 @@ function buildProgram(): Command {
     });
   addServeCommand(program);
   addRecordCommand(program);
+  addExportCommand(program);
   return program;
 }
 
@@ -166,6 +168,8 @@ export async function main(argv: readonly string[]): Promise<number> {
       process.stderr.write(`cpath: ${e.message}\n`);
       return 1;
     }
+    // The reader of our output went away (`| head`): not an error of ours, nothing left to say.
+    if (typeof e === 'object' && e !== null && 'code' in e && e.code === 'EPIPE') return 0;
     const msg = e instanceof Error ? e.message : String(e);
     process.stderr.write(`cpath: internal error: ${msg}\n${process.env['CPATH_DEBUG'] ? `${e instanceof Error ? (e.stack ?? '') : ''}\n` : 'set CPATH_DEBUG=1 for a stack trace, and please report it\n'}`);
     return 70;
