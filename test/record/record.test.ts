@@ -186,8 +186,10 @@ describe.skipIf(skip !== undefined)(`cpath record with the real bpftrace${skip !
     // Wakeups: acceptor -> worker and worker -> db-pool by the task itself (ctx "-"), the end of
     // query's nanosleep from the timer interrupt (ctx hrtimer), db-pool -> acceptor.
     const wakes = (waker: number, wakee: number, ctx: string): number => log.events.filter((e) => e.kind === 'WK' && Number(e.f[2]) === waker && Number(e.f[3]) === wakee && e.f[4] === ctx).length;
-    expect(wakes(acceptor, worker, '-')).toBeGreaterThanOrEqual(3);
-    expect(wakes(worker, db, '-')).toBeGreaterThanOrEqual(3);
+    // The first hand-off may find a thread that has not started waiting yet (a loaded machine
+    // starts threads late): then no wakeup is needed. Every later one waits for it.
+    expect(wakes(acceptor, worker, '-')).toBeGreaterThanOrEqual(2);
+    expect(wakes(worker, db, '-')).toBeGreaterThanOrEqual(2);
     expect(wakes(db, acceptor, '-')).toBeGreaterThanOrEqual(3);
     expect(log.events.filter((e) => e.kind === 'WK' && Number(e.f[3]) === db && e.f[4] === 'hrtimer').length).toBeGreaterThanOrEqual(3);
     // Switches: db-pool goes to sleep (S) in query; the exits at the end.
