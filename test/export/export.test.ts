@@ -1,7 +1,6 @@
 // `cpath export` on samples/shop.otlp.jsonl (130 traces, 1534 spans; samples/README.md): each
 // format's shape, the round trips through cpath's own importers, and the CLI end to end (run
 // from dist/: `npm test` runs tsc before vitest).
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { analyzeFiles } from '../../src/analyze.js';
 import { EXPORT_FORMATS, exportFiles, type ExportFormat } from '../../src/export/index.js';
 import { frameName } from '../../src/export/exporter.js';
+import { cpath } from '../helpers/cli.js';
 import { anyValue } from '../../src/export/otlp.js';
 import { SPEEDSCOPE_SCHEMA } from '../../src/export/speedscope.js';
 import type { AnalyzeReport } from '../../src/report/types.js';
@@ -30,18 +30,6 @@ async function exportText(to: ExportFormat, endpoint?: string): Promise<string> 
     text += t;
   });
   return text;
-}
-
-function cpath(args: readonly string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['bin/cpath.js', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout.on('data', (c: Buffer) => out.push(c));
-    child.stderr.on('data', (c: Buffer) => err.push(c));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') }));
-  });
 }
 
 beforeAll(async () => {
