@@ -17,6 +17,16 @@ export class ByteBudget {
   give(n: number): void {
     this.used -= n;
   }
+
+  /** Gives `n` back once, however often the result is called. */
+  releaser(n: number): () => void {
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      this.give(n);
+    };
+  }
 }
 
 export type BodyResult =
@@ -50,16 +60,7 @@ export async function readBody(req: IncomingMessage, maxBytes: number, budget: B
   }
   raw.release();
   if (!budget.take(body.length)) return { ok: false, status: 503, message: 'too many request bytes in flight; retry later' };
-  let released = false;
-  return {
-    ok: true,
-    body,
-    release: () => {
-      if (released) return;
-      released = true;
-      budget.give(body.length);
-    },
-  };
+  return { ok: true, body, release: budget.releaser(body.length) };
 }
 
 /** The body as sent, up to `maxBytes`. */
@@ -94,17 +95,7 @@ function readRaw(req: IncomingMessage, maxBytes: number, budget: ByteBudget): Pr
     });
     req.on('end', () => {
       const body = chunks.length === 1 && chunks[0] ? chunks[0] : Buffer.concat(chunks, total);
-      const held = total;
-      let released = false;
-      finish({
-        ok: true,
-        body,
-        release: () => {
-          if (released) return;
-          released = true;
-          budget.give(held);
-        },
-      });
+      finish({ ok: true, body, release: budget.releaser(total) });
     });
     req.on('error', (e: Error) => finish({ ok: false, status: 400, message: `the request body could not be read (${e.message})` }));
     req.on('aborted', () => finish({ ok: false, status: 400, message: 'the client aborted the request' }));

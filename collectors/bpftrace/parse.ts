@@ -25,6 +25,7 @@
 //   spread says so).
 // - Events are sorted stably by timestamp at the end (EventColumns.sorted: per-CPU streams merged).
 import type { Diagnostics } from '../../src/model/diagnostics.js';
+import { medianBigint } from '../../src/model/time.js';
 import { clip } from '../json-document.js';
 import { EventColumns, EventKind, type Anchor, type EventLog, type EventLogHeader, type StackRecord } from './event-log.js';
 
@@ -614,14 +615,6 @@ function printfData(s: string, a: number, b: number): string | undefined {
   }
 }
 
-/** The exact median of bigints (mean of the middle two, rounded toward -inf, for an even count). */
-export function medianBigint(values: readonly bigint[]): bigint {
-  const v = [...values].sort((x, y) => (x < y ? -1 : x > y ? 1 : 0));
-  const m = v.length >> 1;
-  if (v.length % 2 === 1) return v[m] as bigint;
-  const sum = (v[m - 1] as bigint) + (v[m] as bigint);
-  return sum >= 0n || sum % 2n === 0n ? sum / 2n : sum / 2n - 1n;
-}
 
 function checkAnchors(raw: readonly RawAnchor[], file: string, diag: Diagnostics): Anchor[] {
   if (raw.length === 0) return [];

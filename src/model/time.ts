@@ -92,3 +92,12 @@ export function formatDuration(ns: number): string {
   if (av >= 1000 && unit !== 's') return formatDuration(Math.sign(ns) * 1000 * div);
   return `${av >= 100 ? v.toFixed(0) : av >= 10 ? v.toFixed(1) : v.toFixed(2)} ${unit}`;
 }
+
+/** The exact median of bigints (mean of the middle two, rounded toward -inf, for an even count). */
+export function medianBigint(values: readonly bigint[]): bigint {
+  const v = [...values].sort((x, y) => (x < y ? -1 : x > y ? 1 : 0));
+  const m = v.length >> 1;
+  if (v.length % 2 === 1) return v[m] as bigint;
+  const sum = (v[m - 1] as bigint) + (v[m] as bigint);
+  return sum >= 0n || sum % 2n === 0n ? sum / 2n : sum / 2n - 1n;
+}

@@ -12,10 +12,6 @@ export class TokenCheck {
     this.digest = token !== undefined && token !== '' ? hash(token) : undefined;
   }
 
-  get required(): boolean {
-    return this.digest !== undefined;
-  }
-
   /** Compares digests in constant time (the token's length is not revealed either). */
   matches(candidate: string | undefined): boolean {
     if (!this.digest) return true;

@@ -25,8 +25,6 @@ export class Ingest {
   private queuedSpans = 0;
   private scheduled = false;
   private closed = false;
-  /** Commits done and spans committed, for /metrics. */
-  commits = 0;
 
   constructor(
     private readonly store: SpanStore,
@@ -71,7 +69,6 @@ export class Ingest {
       for (const w of batch) w.reject(e);
       return;
     }
-    this.commits++;
     for (const w of batch) this.live.touch(w.batch.spans);
     for (const w of batch) w.resolve();
   }

@@ -37,10 +37,6 @@ export class Metrics {
     else f.values.set(key, { labels, value: n });
   }
 
-  get(name: string, labels: Labels): number {
-    return this.families.get(name)?.values.get(labelText(labels))?.value ?? 0;
-  }
-
   render(): string {
     let out = '';
     for (const [name, f] of this.families) {

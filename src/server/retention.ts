@@ -32,15 +32,17 @@ export async function applyRetention(store: SpanStore, policy: RetentionPolicy, 
   let used = store.usedBytes();
   if (policy.maxBytes !== undefined && used > policy.maxBytes) {
     let n = 0;
+    // Counted once (a count scans the table); the deletions below keep it current.
+    let traces = store.counts().traces;
     while (used > policy.maxBytes) {
       // Delete about as many traces as the excess holds, at most a chunk: never far below the limit.
-      const traces = store.counts().traces;
       const perTrace = traces > 0 ? used / traces : used;
       const ids = store.oldestTraces(Math.min(CHUNK, Math.max(1, Math.ceil((used - policy.maxBytes) / perTrace))));
       if (ids.length === 0) break;
       store.deleteTraces(ids);
       forget(ids);
       n += ids.length;
+      traces -= ids.length;
       used = store.usedBytes();
       await yieldToIo();
     }

@@ -95,25 +95,27 @@ export async function startServe(opts: ServeOptions): Promise<RunningServer> {
   metrics.gauge('cpath_traces_analysed_total', 'Trace analyses run since start (a trace reopened by late spans counts again).', () => live.analysed, 'counter');
 
   const budget = new ByteBudget(Math.max(4 * opts.maxBody, 256 * 1024 * 1024));
-  const servers: Server[] = [];
+  let httpReceiver: Server | undefined;
+  let api: Server | undefined;
   const addresses: { otlpHttp?: string; otlpGrpc?: string; api: string } = { api: '' };
   let grpc: { port: number; close(): Promise<void> } | undefined;
   try {
     if (opts.otlpHttp) {
-      const s = createServer({ requestTimeout: 60_000 }, createOtlpHttpHandler({ sink, maxBody: opts.maxBody, budget, cors: opts.cors, authorize: (req) => token.bearer(req.headers.authorization), retryAfterSeconds: 1 }));
-      addresses.otlpHttp = await listen(s, opts.otlpHttp, 'OTLP/HTTP');
-      servers.push(s);
+      httpReceiver = createServer({ requestTimeout: 60_000 }, createOtlpHttpHandler({ sink, maxBody: opts.maxBody, budget, cors: opts.cors, authorize: (req) => token.bearer(req.headers.authorization), retryAfterSeconds: 1 }));
+      addresses.otlpHttp = await listen(httpReceiver, opts.otlpHttp, 'OTLP/HTTP');
     }
     if (opts.otlpGrpc) {
       grpc = await startOtlpGrpcServer({ host: opts.otlpGrpc.host, port: opts.otlpGrpc.port, sink, maxBody: opts.maxBody, authorize: (md) => token.matches(bearerFromMetadata(md)) });
       addresses.otlpGrpc = hostPort(opts.otlpGrpc.host, grpc.port);
     }
-    const api = createServer(createApiHandler({ store, live, metrics, token }));
+    api = createServer(createApiHandler({ store, live, metrics, token }));
     addresses.api = await listen(api, opts.api, 'query API');
-    servers.push(api);
   } catch (e) {
-    for (const s of servers) s.close();
+    httpReceiver?.close();
+    api?.close();
     await grpc?.close();
+    live.stop();
+    await stopCheckpointer();
     store.close();
     throw e;
   }
@@ -145,13 +147,11 @@ export async function startServe(opts: ServeOptions): Promise<RunningServer> {
     close: () =>
       (closing ??= (async () => {
         clearInterval(retentionTimer);
-        const receivers = servers.slice(0, servers.length - 1);
         // Receivers first: they stop accepting and answer what is in flight (each answer waits
         // for its commit), then the queue is committed and the store closed.
-        await Promise.all([...receivers.map(closeHttp), grpc?.close()]);
+        await Promise.all([httpReceiver && closeHttp(httpReceiver), grpc?.close()]);
         ingest.close();
         await forwarder?.drain(5_000);
-        const api = servers[servers.length - 1];
         if (api) await closeHttp(api);
         while (retentionRunning) await new Promise((r) => setTimeout(r, 10));
         // No analysis may run on a closed store (its timer would throw "database connection is not open").

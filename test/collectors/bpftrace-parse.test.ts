@@ -1,7 +1,8 @@
 // The event-log parser (collectors/bpftrace/parse.ts): inline logs, every column and diagnostic
 // checked. Inputs are fed in 7-byte chunks unless a test says otherwise.
 import { describe, expect, it } from 'vitest';
-import { looksLikeEventLog, medianBigint } from '../../collectors/bpftrace/parse.js';
+import { looksLikeEventLog } from '../../collectors/bpftrace/parse.js';
+import { medianBigint } from '../../src/model/time.js';
 import { BOOT0, at, diagTable, lines, parseText, rows, toJson, us } from '../helpers/events.js';
 
 const HEADER = [
