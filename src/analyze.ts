@@ -6,7 +6,8 @@ import { countSharedSections, decomposeSection, spanThread, type ThreadSource } 
 import { ThreadNames, analyzeRootCalls, waitTotals } from '../analysis/threads/thread-traces.js';
 import { buildThreadModel } from '../analysis/threads/timelines.js';
 import type { ThreadModel } from '../analysis/threads/types.js';
-import { toThreadReportTrace, toThreadSection } from './report/thread-json.js';
+import { toReportLanes, toThreadReportTrace, toThreadSection } from './report/thread-json.js';
+import { toReportTraceDetail } from './report/span-json.js';
 import { readStore } from '../collectors/store-input.js';
 import { aggregateEndpoints, type OutlierPolicy, type TraceSummary } from '../analysis/endpoints.js';
 import { ComponentKeys, summarizeTrace } from '../analysis/trace-summary.js';
@@ -16,7 +17,7 @@ import { analyzeTrace, type TraceAnalysis } from '../analysis/trace-analysis.js'
 import { Diagnostics } from './model/diagnostics.js';
 import { ResourceInterner, type SpanInput } from './model/span.js';
 import { TraceSetBuilder, type Trace } from './model/trace-builder.js';
-import type { AnalyzeReport, ReportInput, ReportSection, ReportTrace } from './report/types.js';
+import type { AnalyzeReport, ReportInput, ReportSection, ReportTrace, ReportTraceDetail } from './report/types.js';
 import { toReportEndpoint, toReportTrace, type AnalysedTrace } from './report/trace-json.js';
 import { VERSION } from './version.js';
 
@@ -43,6 +44,13 @@ export interface AnalyzeOptions {
    * output of big inputs), and may return a promise to apply backpressure.
    */
   readonly traces?: false | ((t: AnalysedTrace | ReportTrace) => void | Promise<void>);
+  /** Sees every analysed span trace (with or without thread data), before `traces` does. */
+  readonly analysed?: (t: AnalysedTrace) => void;
+  /**
+   * Traces to return in full (`details`) once the report is known, e.g. its outliers: every
+   * trace then stays in memory until the end, and the chosen ones are analysed again.
+   */
+  readonly details?: (report: AnalyzeReport) => Iterable<string>;
   readonly onBytes?: (file: string, bytesRead: number) => void;
   /** Event logs of `cpath record` that decompose span sections into threads (`--threads`). */
   readonly threads?: readonly string[];
@@ -57,6 +65,8 @@ export interface AnalyzeResult {
   readonly kept?: { readonly trace: Trace; readonly analysis: TraceAnalysis };
   /** Thread-only inputs: the critical path of each endpoint's typical trace and outliers, for the text report. */
   readonly chains?: ReadonlyMap<string, readonly ReportSection[]>;
+  /** The traces `details` asked for, with every span and, with thread data, their thread lanes. */
+  readonly details?: readonly ReportTraceDetail[];
 }
 
 export async function analyzeFiles(opts: AnalyzeOptions): Promise<AnalyzeResult> {
@@ -104,6 +114,7 @@ export async function analyzeFiles(opts: AnalyzeOptions): Promise<AnalyzeResult>
   const summaries: TraceSummary[] = [];
   const reportTraces: ReportTrace[] = [];
   let kept: AnalyzeResult['kept'];
+  const retained = opts.details ? new Map<string, Trace>() : undefined;
   let excluded = 0;
   const filtering = !isEmptyFilter(opts.filter);
   for (let qi = 0; qi < queue.length; qi++) {
@@ -123,9 +134,11 @@ export async function analyzeFiles(opts: AnalyzeOptions): Promise<AnalyzeResult>
       continue;
     }
     if (opts.keepTrace === trace.traceId) kept = { trace, analysis };
+    retained?.set(trace.traceId, trace);
     summaries.push(summary);
-    if (opts.traces === false && sources.length === 0) continue;
+    if (opts.traces === false && sources.length === 0 && !opts.analysed) continue;
     const at: AnalysedTrace = { trace, analysis, startNs: summary.startNs, endpoint: { service: summary.service, operation: summary.operation } };
+    opts.analysed?.(at);
     // With thread data, each span section is split into its threads' sections (small inputs:
     // real recordings), so the trace goes out as an object, not streamed from the arrays.
     const out = sources.length > 0 ? withThreads(toReportTrace(at), trace, sources, windows) : at;
@@ -181,7 +194,27 @@ export async function analyzeFiles(opts: AnalyzeOptions): Promise<AnalyzeResult>
       if (id !== undefined && path) chains.set(id, path);
     }
   }
-  return { report, inputs, ...(kept ? { kept } : {}), ...(chains.size > 0 ? { chains } : {}) };
+  let details: ReportTraceDetail[] | undefined;
+  if (opts.details && retained) {
+    details = [];
+    for (const id of opts.details(report)) {
+      const trace = retained.get(id);
+      // Analysed again, exactly as before; its diagnostics were counted the first time.
+      const analysis = trace ? analyzeTrace(trace, analysisOpts, new Diagnostics()) : undefined;
+      const summary = trace && analysis ? summarizeTrace(trace, analysis, opts.groupBy, keys) : undefined;
+      if (!trace || !analysis || !summary) continue;
+      const at: AnalysedTrace = { trace, analysis, startNs: summary.startNs, endpoint: { service: summary.service, operation: summary.operation } };
+      const d = toReportTraceDetail(at);
+      if (sources.length > 0) {
+        const t = withThreads(toReportTrace(at), trace, sources, []);
+        d.criticalPath = t.criticalPath;
+        if (t.otherRoots) d.otherRoots = t.otherRoots;
+        d.threads = toReportLanes(sources, d.criticalPath, at.startNs, d.durationNs);
+      }
+      details.push(d);
+    }
+  }
+  return { report, inputs, ...(kept ? { kept } : {}), ...(chains.size > 0 ? { chains } : {}), ...(details ? { details } : {}) };
 }
 
 /** Splits every span section of the trace into thread-level sub-sections where a log recorded the span's thread. */
@@ -254,7 +287,18 @@ async function analyzeThreadsOnly(opts: AnalyzeOptions, models: readonly ThreadM
     traces: reportTraces,
     endpoints,
   };
-  return { report, inputs, chains };
+  let details: ReportTraceDetail[] | undefined;
+  if (opts.details) {
+    const sources: ThreadSource[] = models.map((model) => ({ model, names: new ThreadNames(model) }));
+    details = [];
+    for (const id of opts.details(report)) {
+      const t = byId.get(id);
+      if (!t) continue;
+      const { spans: _none, ...rt } = toThreadReportTrace(t);
+      details.push({ ...rt, spans: [], threads: toReportLanes(sources, rt.criticalPath, t.startNs, t.durationNs) });
+    }
+  }
+  return { report, inputs, chains, ...(details ? { details } : {}) };
 }
 
 /** Traces by their primary root's start (the earliest parentless span), then id. */

@@ -8,10 +8,14 @@ import { renderWaterfall } from '../report/waterfall.js';
 import { VERSION } from '../version.js';
 import { UsageError, collect, durationOpt, outliersOpt, positiveIntOpt, timeOpt, traceIdOpt, whereOpt } from './options.js';
 import { JsonReportWriter } from '../report/json.js';
+import { HtmlReportBuilder } from '../report/html-report.js';
+import { PageAssetsMissing, renderPage } from '../report/html.js';
+import type { AnalyzeReport } from '../report/types.js';
 import { Progress, openOutput } from './output.js';
 import { addServeCommand } from './serve-command.js';
 import { addRecordCommand } from './record-command.js';
 import { addExportCommand } from './export-command.js';
+import { addDiffCommand } from './diff-command.js';
 import { RecordError } from '../record.js';
 import { StoreError } from '../store/span-store.js';
 import { ListenError } from '../server/serve.js';
@@ -21,7 +25,8 @@ interface AnalyzeFlags {
   threads?: string[];
   root?: string;
   inputFormat?: InputFormat;
-  format: 'text' | 'json';
+  format: 'text' | 'json' | 'html';
+  embedTraces: string;
   output?: string;
   groupBy?: string;
   service?: string;
@@ -54,7 +59,7 @@ function buildProgram(): Command {
     .option('--threads <events.log>', 'an event log of `cpath record`: split each span section of the path into the threads that held it up (repeatable)', collect)
     .option('--root <function>', 'event logs without spans: analyse the calls of this probed function (default: the outermost probed calls of each thread)')
     .addOption(new Option('--input-format <format>', 'skip detection and read every input as this format').choices([...INPUT_FORMATS]))
-    .addOption(new Option('--format <format>', 'output format').choices(['text', 'json']).default('text'))
+    .addOption(new Option('--format <format>', 'output format').choices(['text', 'json', 'html']).default('text'))
     .option('-o, --output <file>', 'write the result to a file instead of stdout')
     .option('--group-by <attribute>', 'endpoint = root service + this root span (or resource) attribute, e.g. http.route, instead of the root operation')
     .option('--service <name>', 'only traces with a span of this service')
@@ -65,6 +70,7 @@ function buildProgram(): Command {
     .option('--where <key=value>', 'only traces with a span (or resource) attribute equal to value (repeatable; all must match)', collect)
     .option('--outliers <rule>', 'auto (>= p99 and >= 1.5x median), pN (>= that percentile) or a duration (>= 250ms)', 'auto')
     .option('--top <n>', 'at most this many outliers per endpoint, slowest first', '20')
+    .option('--embed-traces <n>', 'html: embed this many traces in full besides the outliers and typical traces', '50')
     .option('--trace <id>', 'print this one trace as a text waterfall with its critical path marked')
     .option('--no-skew-adjust', 'do not shift cross-host server spans into their client spans')
     .option('--overlap-tolerance <duration>', 'ε for every span instead of the detected start-time granularity (0 for the strict rule)')
@@ -75,11 +81,13 @@ function buildProgram(): Command {
   addServeCommand(program);
   addRecordCommand(program);
   addExportCommand(program);
+  addDiffCommand(program);
   return program;
 }
 
 async function runAnalyze(inputs: string[], f: AnalyzeFlags): Promise<void> {
   const top = positiveIntOpt('--top', f.top);
+  const embed = positiveIntOpt('--embed-traces', f.embedTraces);
   const outliers = outliersOpt(f.outliers);
   const overlap = f.overlapTolerance !== undefined ? durationOpt('--overlap-tolerance', f.overlapTolerance) : undefined;
   const traceIds = f.traceId?.map(traceIdOpt);
@@ -98,6 +106,7 @@ async function runAnalyze(inputs: string[], f: AnalyzeFlags): Promise<void> {
   const out = await openOutput(f.output);
   try {
     const json = f.format === 'json' && trace === undefined ? new JsonReportWriter(out, `cpath ${VERSION}`) : undefined;
+    const html = f.format === 'html' && trace === undefined ? new HtmlReportBuilder() : undefined;
     const progress = new Progress(f.progress && process.stderr.isTTY === true);
     const sizes = new Map<string, number | undefined>();
     for (const i of inputs) sizes.set(i, await inputSize(i));
@@ -117,7 +126,8 @@ async function runAnalyze(inputs: string[], f: AnalyzeFlags): Promise<void> {
         outliersLabel: outliers.kind === 'duration' ? String(outliers.ns) : f.outliers,
         top,
         ...(trace !== undefined ? { keepTrace: trace } : {}),
-        traces: json ? (t) => json.trace(t) : false,
+        traces: json ? (t) => json.trace(t) : html ? html.reportTrace : false,
+        ...(html ? { analysed: html.analysed, details: (r: AnalyzeReport) => html.select(r, embed) } : {}),
         onBytes: (file, b) => {
           const size = sizes.get(file);
           progress.update(`reading ${file}  ${size ? `${Math.floor((b / size) * 100)}%  ` : ''}${(b / 1e6).toFixed(0)} MB`);
@@ -139,6 +149,8 @@ async function runAnalyze(inputs: string[], f: AnalyzeFlags): Promise<void> {
       out.writeText(renderWaterfall(result.kept.trace, result.kept.analysis));
     } else if (json) {
       await json.end(report);
+    } else if (html) {
+      out.writeText(renderPage(html.page(report, result.details ?? []), `cpath report: ${report.input.files.join(', ')}`));
     } else {
       out.writeText(renderText(report, result.chains));
     }
@@ -164,7 +176,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       process.stderr.write(`cpath: ${e.message}\n`);
       return 2;
     }
-    if (e instanceof InputError || e instanceof StoreError || e instanceof ListenError || e instanceof RecordError) {
+    if (e instanceof InputError || e instanceof StoreError || e instanceof ListenError || e instanceof RecordError || e instanceof PageAssetsMissing) {
       process.stderr.write(`cpath: ${e.message}\n`);
       return 1;
     }

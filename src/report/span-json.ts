@@ -1,6 +1,7 @@
 // One span in full for the query API.
 import type { AttrValue, Attributes, SpanInput } from '../model/span.js';
-import type { ReportSpan } from './types.js';
+import { toReportTrace, type AnalysedTrace } from './trace-json.js';
+import type { ReportSpan, ReportTraceDetail } from './types.js';
 
 export function toReportSpan(s: SpanInput): ReportSpan {
   return {
@@ -35,4 +36,19 @@ function jsonValue(v: AttrValue): unknown {
     return out;
   }
   return v;
+}
+
+/** A trace with every span in full (`GET /api/traces/{id}`, the report's trace views). */
+export function toReportTraceDetail(a: AnalysedTrace): ReportTraceDetail {
+  const { spans: _count, ...rest } = toReportTrace(a);
+  const shift = a.analysis.prepared.shift;
+  return {
+    ...rest,
+    spans: a.trace.spans.map((s, i) => {
+      const sh = shift[i] ?? 0;
+      const r = toReportSpan(s);
+      if (sh !== 0) r.shiftNs = sh;
+      return r;
+    }),
+  };
 }

@@ -1,7 +1,9 @@
 // Thread-level sections and root calls as report entries (the same ReportTrace / ReportSection
 // shapes as spans, with the thread fields filled).
 import type { ResolvedSection, ThreadRef, ThreadTrace } from '../../analysis/threads/thread-traces.js';
-import type { ReportSection, ReportThread, ReportTrace } from './types.js';
+import type { ThreadSource } from '../../analysis/threads/span-threads.js';
+import { threadLanes } from '../../analysis/threads/lanes.js';
+import type { ReportSection, ReportThread, ReportThreadLane, ReportTrace } from './types.js';
 
 function thread(t: ThreadRef): ReportThread {
   return { pid: t.pid, tid: t.tid, comm: t.comm };
@@ -36,4 +38,30 @@ export function toThreadReportTrace(t: ThreadTrace): ReportTrace {
     errors: 0,
     criticalPath: t.sections.map((s) => toThreadSection(s)),
   };
+}
+
+/** Lanes of the threads a trace's path ran or waited on (and the threads that woke them), over the trace's window. */
+export function toReportLanes(sources: readonly ThreadSource[], path: readonly ReportSection[], startNs: bigint, durationNs: number): ReportThreadLane[] {
+  const tids: number[] = [];
+  const seen = new Set<number>();
+  const want = (tid: number | undefined): void => {
+    if (tid !== undefined && !seen.has(tid)) {
+      seen.add(tid);
+      tids.push(tid);
+    }
+  };
+  for (const s of path) want(s.thread?.tid);
+  for (const s of path) want(s.wait?.waker?.tid);
+  const out: ReportThreadLane[] = [];
+  for (const src of sources) {
+    const from = src.names.rel(startNs);
+    for (const lane of threadLanes(src.model, tids.filter((t) => src.model.threads.has(t)), from, from + durationNs)) {
+      out.push({
+        thread: thread(src.names.thread(lane.tid)),
+        states: lane.segments.map((g) => ({ startUnixNano: src.names.unixNs(g.start).toString(), durationNs: g.end - g.start, state: g.state })),
+        wakeups: lane.wakes.map((w) => ({ atUnixNano: src.names.unixNs(w.t).toString(), reason: w.reason, ...(w.wakerTid !== undefined ? { waker: thread(src.names.thread(w.wakerTid)) } : {}) })),
+      });
+    }
+  }
+  return out;
 }

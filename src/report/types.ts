@@ -186,7 +186,22 @@ export interface ReportSpan {
   resource: Record<string, unknown>;
   /** Linked spans. */
   links?: { traceId: string; spanId: string }[];
+  /** The clock-skew shift the analysis applied (rule 3), ns; absent when none. */
+  shiftNs?: number;
 }
 
 /** `GET /api/traces/{traceId}`: the trace as in `traces` of the report, with `spans` listing every span instead of counting them. */
-export type ReportTraceDetail = Omit<ReportTrace, 'spans'> & { spans: ReportSpan[] };
+export type ReportTraceDetail = Omit<ReportTrace, 'spans'> & {
+  spans: ReportSpan[];
+  /** With thread data: the threads the critical path ran or waited on, over the trace's time. */
+  threads?: ReportThreadLane[];
+};
+
+/** One thread's states over a trace's window, and the wakeups it received. */
+export interface ReportThreadLane {
+  thread: ReportThread;
+  /** Contiguous states in time order, clipped to the trace's window. */
+  states: { startUnixNano: string; durationNs: number; state: 'running' | 'runnable' | 'sleeping' | 'blocked' }[];
+  /** Wakeups of this thread within the window: when, why, and by which thread when a task woke it. */
+  wakeups: { atUnixNano: string; reason: 'wakeup' | 'timer' | 'network' | 'block-io' | 'irq' | 'unknown'; waker?: ReportThread }[];
+}

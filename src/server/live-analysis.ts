@@ -8,8 +8,8 @@ import { analyzeTrace } from '../../analysis/trace-analysis.js';
 import { Diagnostics } from '../model/diagnostics.js';
 import { ResourceInterner, type ResourceInfo, type SpanInput } from '../model/span.js';
 import { TraceSetBuilder, type Trace } from '../model/trace-builder.js';
-import { toReportEndpoint, toReportTrace } from '../report/trace-json.js';
-import { toReportSpan } from '../report/span-json.js';
+import { toReportEndpoint } from '../report/trace-json.js';
+import { toReportTraceDetail } from '../report/span-json.js';
 import type { ReportEndpoint, ReportTraceDetail } from '../report/types.js';
 import type { SpanStore } from '../store/span-store.js';
 
@@ -107,6 +107,11 @@ export class LiveAnalysis {
 
   get tracesKnown(): number {
     return this.summaries.size;
+  }
+
+  /** The analysed traces' summaries and the detected granularity, read-only (the live page's snapshot). */
+  view(): { readonly summaries: ReadonlyMap<string, TraceSummary>; readonly granularity: ReadonlyMap<ResourceInfo, number> } {
+    return { summaries: this.summaries, granularity: this.granularity };
   }
 
   /** Stops the analysis timer for good (the server closes the store next); unanalysed traces stay dirty in the store. */
@@ -251,7 +256,6 @@ export class LiveAnalysis {
     const analysis = analyzeTrace(trace, { skewAdjust: this.opts.skewAdjust, granularity: gran }, diag);
     const summary = analysis ? summarizeTrace(trace, analysis, undefined, this.keys) : undefined;
     if (!analysis || !summary) return undefined;
-    const report = toReportTrace({ trace, analysis, startNs: summary.startNs, endpoint: { service: summary.service, operation: summary.operation } });
-    return { ...report, spans: trace.spans.map(toReportSpan) };
+    return toReportTraceDetail({ trace, analysis, startNs: summary.startNs, endpoint: { service: summary.service, operation: summary.operation } });
   }
 }

@@ -1,0 +1,97 @@
+// `cpath analyze --format html`: collects what the page needs while analyze streams traces
+// (every trace's summary, critical-path call stacks for the flame graphs), picks the traces to
+// embed in full once the report is known, and assembles the `PageData`.
+import { componentKey } from '../../analysis/endpoints.js';
+import { pathStacks, frameName } from '../export/exporter.js';
+import { FlameBuilder, percentileCurve, summaryColumns, type SummaryInput } from './page-data.js';
+import type { PageData } from './page-types.js';
+import type { AnalysedTrace } from './trace-json.js';
+import type { AnalyzeReport, ReportTrace, ReportTraceDetail } from './types.js';
+
+interface Collected extends SummaryInput {
+  /** Critical-path call stacks: ids into `stackNames`, with their ns. */
+  readonly stackIds: Int32Array;
+  readonly stackNs: Float64Array;
+}
+
+export class HtmlReportBuilder {
+  private readonly traces: Collected[] = [];
+  private readonly seen = new Set<string>();
+  private readonly stackIndex = new Map<string, number>();
+  private readonly stackFrames: string[][] = [];
+
+  /** An analysed span trace (analyze's `analysed` callback). */
+  readonly analysed = (a: AnalysedTrace): void => {
+    this.seen.add(a.trace.traceId);
+    const stacks = pathStacks(a);
+    this.add({ traceId: a.trace.traceId, service: a.endpoint.service, operation: a.endpoint.operation, startNs: a.startNs, durationNs: a.analysis.durationNs }, stacks);
+  };
+
+  /** A report entry (analyze's `traces` callback): only thread-only traces are new here. */
+  readonly reportTrace = (t: AnalysedTrace | ReportTrace): void => {
+    if ('analysis' in t || this.seen.has(t.traceId)) return;
+    // No spans, so no call tree: one frame per (thread, state, function) under the root call.
+    const root = frameName(t.service, t.operation);
+    const stacks = t.criticalPath.map((s) => ({ frames: [root, frameName(`${s.thread?.comm ?? '?'} ${s.state ?? ''}`, s.function ?? '-')], ns: s.durationNs }));
+    this.add({ traceId: t.traceId, service: t.endpoint.service, operation: t.endpoint.operation, startNs: BigInt(t.startUnixNano), durationNs: t.durationNs }, stacks);
+  };
+
+  private add(s: SummaryInput, stacks: readonly { frames: string[]; ns: number }[]): void {
+    const ids = new Int32Array(stacks.length);
+    const ns = new Float64Array(stacks.length);
+    stacks.forEach((st, i) => {
+      const key = st.frames.join(';');
+      let id = this.stackIndex.get(key);
+      if (id === undefined) {
+        id = this.stackFrames.length;
+        this.stackFrames.push(st.frames);
+        this.stackIndex.set(key, id);
+      }
+      ids[i] = id;
+      ns[i] = st.ns;
+    });
+    this.traces.push({ ...s, stackIds: ids, stackNs: ns });
+  }
+
+  /**
+   * The traces to embed in full: every listed outlier, each endpoint's typical trace, and `more`
+   * others spread evenly over the latency ranks, so most heat-map rows have one to open.
+   */
+  select(report: AnalyzeReport, more: number): string[] {
+    const chosen = new Set<string>();
+    for (const e of report.endpoints) {
+      if (e.typicalTraceId !== undefined) chosen.add(e.typicalTraceId);
+      for (const o of e.outliers) chosen.add(o.traceId);
+    }
+    const rest = this.traces.filter((t) => !chosen.has(t.traceId)).sort((a, b) => a.durationNs - b.durationNs);
+    const n = Math.min(more, rest.length);
+    for (let k = 0; k < n; k++) {
+      const t = rest[Math.floor(((k + 0.5) * rest.length) / n)];
+      if (t) chosen.add(t.traceId);
+    }
+    return [...chosen];
+  }
+
+  page(report: AnalyzeReport, details: readonly ReportTraceDetail[]): PageData {
+    const { traces: _none, ...rest } = report;
+    const index = new Map<string, number>();
+    report.endpoints.forEach((e, i) => index.set(componentKey(e.service, e.operation), i));
+    const flames = report.endpoints.map(() => new FlameBuilder());
+    for (const t of this.traces) {
+      const i = index.get(componentKey(t.service, t.operation));
+      const e = i !== undefined ? report.endpoints[i] : undefined;
+      if (i === undefined || !e) continue;
+      const stacks: { frames: string[]; ns: number }[] = [];
+      t.stackIds.forEach((id, k) => stacks.push({ frames: this.stackFrames[id] ?? [], ns: t.stackNs[k] ?? 0 }));
+      flames[i]?.add(stacks, t.durationNs >= e.outlierThresholdNs);
+    }
+    return {
+      mode: 'report',
+      report: rest,
+      summaries: summaryColumns(this.traces, report.endpoints),
+      curves: report.endpoints.map((e) => percentileCurve(e.latencyHistogram)),
+      flames: flames.map((f) => f.result()),
+      traces: [...details],
+    };
+  }
+}
