@@ -38,7 +38,7 @@ export function columnWidth(rangeNs: number, traces: number): number {
  * Bins the member traces. `topNs` clips the view (traces above it are counted in `above`);
  * by default the rows reach the slowest trace, so the full range is drawn.
  */
-export function heatGrid(start: readonly number[], duration: readonly number[], members: readonly number[], rows = 40, topNs?: number): HeatGrid {
+export function heatGrid(start: readonly number[], duration: readonly number[], members: readonly number[], maxRows = 40, topNs?: number): HeatGrid {
   let lo = Infinity;
   let hi = -Infinity;
   let maxDur = 0;
@@ -55,7 +55,9 @@ export function heatGrid(start: readonly number[], duration: readonly number[], 
   const t0 = Math.floor(lo / colNs) * colNs;
   const cols = Math.max(1, Math.floor((hi - t0) / colNs) + 1);
   const top = topNs !== undefined ? Math.min(topNs, maxDur) : maxDur;
-  const rowNs = Math.max(1, Math.ceil((top + 1) / rows));
+  // Rows of a 1-2-5 height, so the axis reads 0, 50 ms, 100 ms...; at most `maxRows` of them.
+  const rowNs = niceCeil((top + 1) / maxRows);
+  const rows = Math.max(1, Math.ceil((top + 1) / rowNs));
   const counts = new Uint32Array(rows * cols);
   let above = 0;
   let maxCount = 0;
@@ -87,6 +89,16 @@ export function tracesInCells(g: HeatGrid, start: readonly number[], duration: r
     if (t >= tLo && t < tHi && d >= lLo && d < lHi) out.push(i);
   }
   return out;
+}
+
+/** The smallest 1, 2 or 5 times a power of ten (integer ns) at or above x. */
+export function niceCeil(x: number): number {
+  if (x <= 1) return 1;
+  let p = 10 ** Math.floor(Math.log10(x));
+  for (;;) {
+    for (const m of [1, 2, 5]) if (m * p >= x) return m * p;
+    p *= 10;
+  }
 }
 
 /** Gregg's heat-map colour: white when empty, then cream to red with the count. */
