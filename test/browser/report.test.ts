@@ -64,7 +64,7 @@ describe.skipIf(skip !== undefined)('HTML report in Chromium', () => {
     pages.push(w);
     await w.page.setViewportSize({ width: 1400, height });
     await w.page.goto(`file://${join(dir, file)}`);
-    await w.page.waitForFunction(() => document.body.dataset['ready'] === '1', undefined, { timeout: 15_000 });
+    await w.page.waitForSelector('body[data-ready="1"]', { state: 'attached', timeout: 15_000 });
     return w;
   }
 
