@@ -7,6 +7,14 @@ import type { PageCurve } from '../report/page-types.js';
 
 const nines = (p: number): number => -Math.log10(1 - p / 100);
 
+/** Charts on the page: uPlot listens on the window, so a redraw must destroy the old ones. */
+const live = new Set<uPlot>();
+
+export function destroyCurves(): void {
+  for (const u of live) u.destroy();
+  live.clear();
+}
+
 export function renderCurve(c: PageCurve, maxNs: number): HTMLElement {
   const xs: number[] = [];
   const ys: number[] = [];
@@ -34,7 +42,7 @@ export function renderCurve(c: PageCurve, maxNs: number): HTMLElement {
   };
   // uPlot measures its container: build once the box is in the document.
   requestAnimationFrame(() => {
-    if (xs.length > 0) new uPlot(opts, [xs, ys], box);
+    if (xs.length > 0 && box.isConnected) live.add(new uPlot(opts, [xs, ys], box));
   });
   return h('div', { class: 'curve-box' }, box, caption);
 }

@@ -5,20 +5,24 @@ import './page.css';
 import { h, fill } from './dom.js';
 import { count, dur } from './format.js';
 import { renderHeatmap } from './heatmap.js';
-import { renderCurve } from './curve.js';
+import { destroyCurves, renderCurve } from './curve.js';
 import { renderFlame } from './flame.js';
 import { renderWaterfall } from './waterfall.js';
 import { renderBreakdown, renderDiagnostics, renderInputs, renderOutliers, renderTraceList, type TraceRow } from './tables.js';
 import type { PageData } from '../report/page-types.js';
 import type { ReportTraceDetail } from '../report/types.js';
 
+/** Live mode: poll at least this often... */
 const POLL_MS = 2000;
+/** ...but spend at most a tenth of the time fetching and drawing, so big snapshots poll less often. */
+const POLL_SHARE = 0.1;
+let pollMs = POLL_MS;
 
 interface State {
   data: PageData;
   embedded: Map<string, ReportTraceDetail>;
-  /** Live mode: heat-map selections and hovering hold updates back, so the page does not move under the mouse. */
-  holds: number;
+  /** Live mode: what holds updates back (an open heat-map selection or search result), so a list being read does not vanish. */
+  holds: Set<string>;
 }
 
 let state: State | undefined;
@@ -49,7 +53,7 @@ function boot(): void {
 function show(data: PageData): void {
   const embedded = new Map<string, ReportTraceDetail>();
   for (const t of data.traces) embedded.set(t.traceId, t);
-  state = { data, embedded, holds: state?.holds ?? 0 };
+  state = { data, embedded, holds: state?.holds ?? new Set() };
   document.title = data.mode === 'live' ? 'cpath live' : `cpath report: ${data.report.input.files.join(', ')}`;
   fill(
     headBox,
@@ -60,6 +64,7 @@ function show(data: PageData): void {
     data.mode === 'live' ? searchForm() : undefined,
     h('nav', {}, 'Endpoints: ', ...data.report.endpoints.map((e, i) => h('a', { href: `#endpoint-${i}` }, `${e.service} ${e.operation} (${e.traces})`))),
   );
+  destroyCurves();
   fill(endpointsBox, ...data.report.endpoints.map((_, i) => renderEndpoint(data, i)));
 }
 
@@ -76,8 +81,8 @@ function renderEndpoint(data: PageData, i: number): HTMLElement {
     const rows: TraceRow[] = picked
       .map((k) => ({ traceId: sm.traceId[k] ?? '', startUnixNano: (base + BigInt(sm.startOffsetNs[k] ?? 0)).toString(), durationNs: sm.durationNs[k] ?? 0, label: `${e.service} ${e.operation}` }))
       .sort((a, b) => b.durationNs - a.durationNs);
-    fill(selection, renderTraceList('selection', `Selected: ${caption}, slowest first`, rows, openTrace, isAvailable), h('button', { type: 'button', class: 'clear-selection', onclick: () => { fill(selection); release(); } }, 'clear selection'));
-    hold();
+    fill(selection, renderTraceList('selection', `Selected: ${caption}, slowest first`, rows, openTrace, isAvailable), h('button', { type: 'button', class: 'clear-selection', onclick: () => { fill(selection); release(`selection ${i}`); } }, 'clear selection'));
+    hold(`selection ${i}`);
   };
   const mapBox = h('div', { class: 'heatmap-holder' });
   let clipped = false;
@@ -89,7 +94,7 @@ function renderEndpoint(data: PageData, i: number): HTMLElement {
   const typical = e.typicalTraceId;
   return h(
     'section',
-    { class: 'endpoint', id: `endpoint-${i}`, 'data-service': e.service, 'data-operation': e.operation, 'data-traces': e.traces, onmouseenter: hold, onmouseleave: release },
+    { class: 'endpoint', id: `endpoint-${i}`, 'data-service': e.service, 'data-operation': e.operation, 'data-traces': e.traces },
     h('h2', {}, h('span', { class: 'svc' }, e.service), ' ', e.operation),
     h('p', { class: 'latency' }, `${count(e.traces)} traces · p50 ${dur(e.latencyNs.p50)} · p90 ${dur(e.latencyNs.p90)} · p99 ${dur(e.latencyNs.p99)} · p99.9 ${dur(e.latencyNs.p999)} · max ${dur(e.latencyNs.max)}`),
     h('div', { class: 'charts' }, h('div', {}, h('h3', {}, 'Latency heat map'), clipToggle, mapBox), curve ? h('div', {}, h('h3', {}, 'Percentiles'), renderCurve(curve, e.latencyNs.max)) : undefined),
@@ -135,33 +140,35 @@ function closeButton(): HTMLElement {
   return h('button', { type: 'button', class: 'close-trace', onclick: () => { traceView.hidden = true; delete traceView.dataset['traceId']; } }, 'close ✕');
 }
 
-function hold(): void {
-  if (state) state.holds++;
+function hold(why: string): void {
+  state?.holds.add(why);
 }
 
-function release(): void {
-  if (state && state.holds > 0) state.holds--;
+function release(why: string): void {
+  state?.holds.delete(why);
 }
 
 // Live mode.
 
 async function poll(): Promise<void> {
   try {
-    if (!state || state.holds === 0) {
+    if (!state || state.holds.size === 0) {
+      const t0 = performance.now();
       const res = await fetch('/api/page', { headers: { accept: 'application/json' } });
       if (!res.ok) throw new Error(`/api/page: ${res.status} ${res.statusText}`);
       const body: unknown = await res.json();
       if (!isPageData(body)) throw new Error('/api/page: unexpected reply');
       show(body);
+      pollMs = Math.max(POLL_MS, (performance.now() - t0) / POLL_SHARE);
       fill(status, body.summaries.omitted ? `Showing the newest traces; ${count(body.summaries.omitted)} older ones are left out of the heat maps.` : '');
       document.body.dataset['ready'] = '1';
     } else {
-      fill(status, 'Updates paused while a selection is open or the mouse is over an endpoint.');
+      fill(status, 'Updates paused while a heat-map selection or search result is open: clear it to resume.');
     }
   } catch (e) {
     fill(status, h('span', { class: 'error' }, `cannot reach cpath serve: ${e instanceof Error ? e.message : String(e)}; retrying`));
   }
-  setTimeout(() => void poll(), POLL_MS);
+  setTimeout(() => void poll(), pollMs);
 }
 
 function searchForm(): HTMLElement {
@@ -171,7 +178,8 @@ function searchForm(): HTMLElement {
     { class: 'search' },
     h('label', {}, 'service ', h('input', { name: 'service', size: 12 })),
     h('label', {}, ' operation ', h('input', { name: 'operation', size: 16 })),
-    h('label', {}, ' min duration ', h('input', { name: 'minDuration', size: 7, placeholder: '100ms' })),
+    h('label', {}, ' duration from ', h('input', { name: 'minDuration', size: 7, placeholder: '100ms' })),
+    h('label', {}, ' to ', h('input', { name: 'maxDuration', size: 7, placeholder: '2s' })),
     h('label', {}, ' attribute ', h('input', { name: 'attr', size: 20, placeholder: 'http.route=/cart' })),
     ' ',
     h('button', { type: 'submit' }, 'search traces'),
@@ -179,7 +187,7 @@ function searchForm(): HTMLElement {
   form.addEventListener('submit', (ev) => {
     ev.preventDefault();
     const q = new URLSearchParams();
-    for (const name of ['service', 'operation', 'minDuration', 'attr']) {
+    for (const name of ['service', 'operation', 'minDuration', 'maxDuration', 'attr']) {
       const v = (form.elements.namedItem(name) as HTMLInputElement | null)?.value.trim() ?? '';
       if (v !== '') q.set(name, v);
     }
@@ -190,19 +198,19 @@ function searchForm(): HTMLElement {
 }
 
 async function search(q: URLSearchParams, out: HTMLElement): Promise<void> {
-  hold();
+  hold('search');
   try {
     const res = await fetch(`/api/traces?${q.toString()}`);
     const body: unknown = await res.json();
     if (!res.ok) throw new Error(typeof body === 'object' && body !== null && 'error' in body ? String(body.error) : `${res.status}`);
     const list = typeof body === 'object' && body !== null && 'traces' in body && Array.isArray(body.traces) ? (body.traces as { traceId: string; startUnixNano: string; durationNs: number; service: string; operation: string }[]) : [];
     const rows: TraceRow[] = list.map((t) => ({ traceId: t.traceId, startUnixNano: t.startUnixNano, durationNs: t.durationNs, label: `${t.service} ${t.operation}` }));
-    fill(out, renderTraceList('search-results', `${rows.length} traces, newest first`, rows, openTrace, isAvailable), h('button', { type: 'button', onclick: () => { fill(out); release(); } }, 'clear results'));
+    fill(out, renderTraceList('search-results', `${rows.length} traces, newest first`, rows, openTrace, isAvailable), h('button', { type: 'button', onclick: () => { fill(out); release('search'); } }, 'clear results'));
     return;
   } catch (e) {
     fill(out, h('p', { class: 'error' }, `search failed: ${e instanceof Error ? e.message : String(e)}`));
   }
-  release();
+  release('search');
 }
 
 // Exposed for tests and curious users: the data the page was drawn from.
