@@ -796,6 +796,13 @@ Machine-readable summary:
 \`\`\`json
 ${JSON.stringify(f, null, 2)}
 \`\`\`
+
+## Two runs for \`cpath diff\`
+
+\`samples/diff/\` holds two runs of the same shop services, a base and a candidate in which every
+cart \`cache.get\` is 8-11 ms slower, recorded with the same SDK set-up by \`samples/generate-diff.ts\`
+(\`npx tsc -p tsconfig.json && node dist/samples/generate-diff.js\`; deterministic too). What is in
+them, and the diff they must give: \`samples/diff/README.md\`.
 `;
 }
 

@@ -6,7 +6,7 @@ import { analyzeFiles } from '../analyze.js';
 import { renderText } from '../report/text.js';
 import { renderWaterfall } from '../report/waterfall.js';
 import { VERSION } from '../version.js';
-import { UsageError, collect, durationOpt, outliersOpt, positiveIntOpt, timeOpt, traceIdOpt, whereOpt } from './options.js';
+import { ExitStatus, UsageError, collect, durationOpt, outliersOpt, positiveIntOpt, timeOpt, traceIdOpt, whereOpt } from './options.js';
 import { JsonReportWriter } from '../report/json.js';
 import { HtmlReportBuilder } from '../report/html-report.js';
 import { PageAssetsMissing, renderPage } from '../report/html.js';
@@ -172,6 +172,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return 0;
       return 2;
     }
+    if (e instanceof ExitStatus) return e.status;
     if (e instanceof UsageError) {
       process.stderr.write(`cpath: ${e.message}\n`);
       return 2;

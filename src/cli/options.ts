@@ -3,6 +3,13 @@ import type { OutlierPolicy } from '../../analysis/endpoints.js';
 import { normalizeId } from '../model/ids.js';
 import { nowUnixNano, parseDuration, parseTimeArg } from '../model/time.js';
 
+/** A command finished and has said everything; only its exit status is left to return. */
+export class ExitStatus extends Error {
+  constructor(readonly status: number) {
+    super(`exit ${status}`);
+  }
+}
+
 export class UsageError extends Error {}
 
 export function durationOpt(flag: string, v: string): number {

@@ -1,0 +1,204 @@
+// `cpath diff` as a library call: analyse each side with `analyzeFiles` (the same reading,
+// repairs and critical paths as `cpath analyze`), hand every analysed trace to that side's
+// DiffSideBuilder, then compute the diff (analysis/diff.ts) and the report model.
+import { InputError, type InputFormat } from '../collectors/index.js';
+import { computeDiff, DEFAULT_DIFF_SETTINGS, DiffSideBuilder, differentialStacks, type DiffModel, type DiffSettings, type DiffStack, type DiffTraceInput } from '../analysis/diff.js';
+import { ComponentKeys, summarizeTrace } from '../analysis/trace-summary.js';
+import type { TraceFilter } from '../analysis/filters.js';
+import { analyzeFiles, type AnalyzeResult } from './analyze.js';
+import { frameName, pathStacks } from './export/exporter.js';
+import type { DiffReport, DiffSideInput } from './report/diff-types.js';
+import { endpointSentence } from './report/diff-text.js';
+import type { AnalysedTrace } from './report/trace-json.js';
+import { VERSION } from './version.js';
+
+export const DIFF_TEST = 'Mann-Whitney U, two-sided, normal approximation with tie and continuity correction (as scipy.stats.mannwhitneyu method="asymptotic")';
+
+/** Where one side's traces come from: files and/or a `cpath serve` store. */
+export interface DiffSource {
+  readonly files: readonly string[];
+  readonly store?: string;
+}
+
+export type DiffSources =
+  | { readonly kind: 'two'; readonly base: DiffSource; readonly new: DiffSource }
+  /** One input, split in time: base starts before `atNs`, new at or after it. */
+  | { readonly kind: 'split'; readonly source: DiffSource; readonly atNs: bigint };
+
+export interface DiffOptions {
+  readonly sources: DiffSources;
+  readonly inputFormat?: InputFormat;
+  readonly skewAdjust: boolean;
+  readonly overlapToleranceNs?: number;
+  /** --since / --until: both sides keep only traces starting in [since, until). */
+  readonly sinceNs?: bigint;
+  readonly untilNs?: bigint;
+  readonly settings?: DiffSettings;
+}
+
+export interface DiffResult {
+  readonly report: DiffReport;
+  readonly model: DiffModel;
+  /** The differential call paths (folded output; the HTML flame graph later). */
+  readonly stacks: readonly DiffStack[];
+}
+
+export async function diffInputs(opts: DiffOptions): Promise<DiffResult> {
+  const settings = opts.settings ?? DEFAULT_DIFF_SETTINGS;
+  const base = new DiffSideBuilder();
+  const next = new DiffSideBuilder();
+  const convert = new DiffTraceConverter();
+  let baseRun: SideRun;
+  let newRun: SideRun;
+  const src = opts.sources;
+  if (src.kind === 'two') {
+    const window = { ...(opts.sinceNs !== undefined ? { sinceNs: opts.sinceNs } : {}), ...(opts.untilNs !== undefined ? { untilNs: opts.untilNs } : {}) };
+    baseRun = await runSide(opts, src.base, window, (a) => base.add(convert.trace(a)));
+    newRun = await runSide(opts, src.new, window, (a) => next.add(convert.trace(a)));
+  } else {
+    // One pass over the input; each trace goes to the side its start falls on.
+    const whole = { ...(opts.sinceNs !== undefined ? { sinceNs: opts.sinceNs } : {}), ...(opts.untilNs !== undefined ? { untilNs: opts.untilNs } : {}) };
+    let nBase = 0;
+    let nNew = 0;
+    const run = await runSide(opts, src.source, whole, (a) => {
+      if (a.startNs < src.atNs) {
+        nBase++;
+        base.add(convert.trace(a));
+      } else {
+        nNew++;
+        next.add(convert.trace(a));
+      }
+    });
+    const until = opts.untilNs !== undefined && opts.untilNs < src.atNs ? opts.untilNs : src.atNs;
+    const since = opts.sinceNs !== undefined && opts.sinceNs > src.atNs ? opts.sinceNs : src.atNs;
+    baseRun = { ...run, input: { ...run.input, tracesAnalysed: nBase, window: windowJson(opts.sinceNs, until) } };
+    newRun = { ...run, input: { ...run.input, tracesAnalysed: nNew, window: windowJson(since, opts.untilNs) } };
+  }
+  for (const [name, r] of [['base', baseRun], ['new', newRun]] as const) {
+    if (r.input.tracesAnalysed === 0) {
+      const w = r.input.window;
+      const where = w ? ` starting${w.sinceUnixNano !== undefined ? ` at or after ${isoOf(w.sinceUnixNano)}` : ''}${w.sinceUnixNano !== undefined && w.untilUnixNano !== undefined ? ' and' : ''}${w.untilUnixNano !== undefined ? ` before ${isoOf(w.untilUnixNano)}` : ''}` : '';
+      throw new InputError(`${name} side: no traces${where} in ${r.input.files.join(', ')} (${r.input.traces} traces read)`);
+    }
+  }
+  const bs = base.build();
+  const ns = next.build();
+  const model = computeDiff(bs, ns, settings);
+  const report: DiffReport = {
+    version: 1,
+    generator: `cpath ${VERSION}`,
+    test: DIFF_TEST,
+    settings: {
+      alpha: settings.alpha,
+      minRelativeShift: settings.minRelativeShift,
+      skewAdjust: opts.skewAdjust,
+      ...(opts.overlapToleranceNs !== undefined ? { overlapToleranceNs: opts.overlapToleranceNs } : {}),
+      ...(src.kind === 'split' ? { splitAtUnixNano: src.atNs.toString() } : {}),
+    },
+    input: { base: baseRun.input, new: newRun.input },
+    diagnostics: { base: baseRun.diagnostics, new: newRun.diagnostics },
+    endpoints: model.endpoints.map((e) => ({
+      service: e.service,
+      operation: e.operation,
+      summary: endpointSentence(e, settings.alpha),
+      base: e.base,
+      new: e.new,
+      deltaNs: {
+        p50: e.new.latencyNs.p50 - e.base.latencyNs.p50,
+        p90: e.new.latencyNs.p90 - e.base.latencyNs.p90,
+        p99: e.new.latencyNs.p99 - e.base.latencyNs.p99,
+        max: e.new.latencyNs.max - e.base.latencyNs.max,
+        mean: e.new.meanNs - e.base.meanNs,
+      },
+      significant: e.significant,
+      test: 'mann-whitney-u',
+      pValue: e.test.pValue,
+      u: e.test.u,
+      z: e.test.z,
+      changes: e.changes.map((c) => ({ ...c, ...(c.swappedWith ? { swappedWith: { ...c.swappedWith } } : {}) })),
+      structure: e.structure.map((s) => ({ ...s })),
+    })),
+    onlyInBase: model.onlyInBase.map((o) => ({ ...o })),
+    onlyInNew: model.onlyInNew.map((o) => ({ ...o })),
+  };
+  return { report, model, stacks: differentialStacks(bs, ns) };
+}
+
+interface SideRun {
+  readonly input: DiffSideInput;
+  readonly diagnostics: DiffReport['diagnostics']['base'];
+}
+
+async function runSide(opts: DiffOptions, source: DiffSource, window: { sinceNs?: bigint; untilNs?: bigint }, onTrace: (a: AnalysedTrace) => void): Promise<SideRun> {
+  const filter: TraceFilter = window;
+  const result: AnalyzeResult = await analyzeFiles({
+    files: source.files,
+    ...(source.store !== undefined ? { store: source.store } : {}),
+    ...(opts.inputFormat ? { inputFormat: opts.inputFormat } : {}),
+    skewAdjust: opts.skewAdjust,
+    ...(opts.overlapToleranceNs !== undefined ? { overlapToleranceNs: opts.overlapToleranceNs } : {}),
+    filter,
+    outliers: { kind: 'auto' },
+    outliersLabel: 'auto',
+    top: 0,
+    traces: (t) => {
+      // Thread-only traces (event logs) come as report objects; the diff is about spans.
+      if ('analysis' in t) onTrace(t);
+    },
+  });
+  const r = result.report;
+  const names = [...source.files, ...(source.store !== undefined ? [`store ${source.store}`] : [])];
+  if (r.input.spans === 0) {
+    const problems = r.diagnostics.map((d) => `  ${d.code} ×${d.count}${d.example ? `: ${d.example}` : ''}`).join('\n');
+    throw new InputError(`no spans found in ${names.join(', ')}${problems ? `\n${problems}` : ''}`);
+  }
+  const w = windowJson(window.sinceNs, window.untilNs);
+  return {
+    input: {
+      files: r.input.files,
+      formats: r.input.formats,
+      spans: r.input.spans,
+      traces: r.input.traces,
+      tracesAnalysed: r.input.tracesAnalysed,
+      ...(w ? { window: w } : {}),
+      granularity: r.input.granularity,
+    },
+    diagnostics: r.diagnostics,
+  };
+}
+
+function windowJson(since: bigint | undefined, until: bigint | undefined): DiffSideInput['window'] {
+  if (since === undefined && until === undefined) return undefined;
+  return { ...(since !== undefined ? { sinceUnixNano: since.toString() } : {}), ...(until !== undefined ? { untilUnixNano: until.toString() } : {}) };
+}
+
+function isoOf(unixNano: string): string {
+  return new Date(Number(BigInt(unixNano) / 1_000_000n)).toISOString();
+}
+
+/** AnalysedTrace -> what the diff keeps of it; caches component keys and frame names. */
+export class DiffTraceConverter {
+  private readonly keys = new ComponentKeys();
+  private readonly frames = new Map<string, string>();
+
+  trace(a: AnalysedTrace): DiffTraceInput {
+    const { trace, analysis } = a;
+    const summary = summarizeTrace(trace, analysis, undefined, this.keys);
+    const components = [...(summary?.components.values() ?? [])].map((c) => ({ service: c.service, operation: c.operation, ns: c.ns, frame: this.frame(c.service, c.operation) }));
+    const calls = new Map<string, { service: string; operation: string; count: number }>();
+    for (const s of trace.spans) {
+      const k = this.keys.get(s.resource.service, s.name);
+      const c = calls.get(k);
+      if (c) c.count++;
+      else calls.set(k, { service: s.resource.service, operation: s.name, count: 1 });
+    }
+    return { service: a.endpoint.service, operation: a.endpoint.operation, durationNs: analysis.durationNs, components, calls: calls.values(), stacks: pathStacks(a) };
+  }
+
+  private frame(service: string, operation: string): string {
+    const k = this.keys.get(service, operation);
+    let f = this.frames.get(k);
+    if (f === undefined) this.frames.set(k, (f = frameName(service, operation)));
+    return f;
+  }
+}
