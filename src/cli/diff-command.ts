@@ -7,6 +7,9 @@ import { regressions, type RegressionThreshold } from '../../analysis/diff.js';
 import { diffInputs, type DiffSources } from '../diff.js';
 import { renderDiffFolded } from '../report/diff-folded.js';
 import { renderDiffText } from '../report/diff-text.js';
+import { diffFlame } from '../report/page-data.js';
+import { renderPage } from '../report/html.js';
+import { frameName } from '../export/exporter.js';
 import { formatDuration } from '../model/time.js';
 import { ExitStatus, UsageError, durationOpt, timeOpt } from './options.js';
 import { openOutput } from './output.js';
@@ -18,7 +21,7 @@ interface DiffFlags {
   splitAt?: string;
   since?: string;
   until?: string;
-  format: 'text' | 'json' | 'folded';
+  format: 'text' | 'json' | 'folded' | 'html';
   output?: string;
   failOnRegression?: string;
   inputFormat?: InputFormat;
@@ -40,7 +43,7 @@ export function addDiffCommand(program: Command): void {
     .option('--split-at <time>', 'one input: base = traces starting before TIME, new = at or after (RFC 3339 or a duration back from now)')
     .option('--since <time>', 'both sides: only traces starting at or after (RFC 3339 or a duration back from now)')
     .option('--until <time>', 'both sides: only traces starting before')
-    .addOption(new Option('--format <format>', 'output format: text, json, or folded (differential folded stacks for difffolded/flamegraph.pl)').choices(['text', 'json', 'folded']).default('text'))
+    .addOption(new Option('--format <format>', 'output format: text, json, folded (differential folded stacks for difffolded/flamegraph.pl) or html (one page with the differential flame graph)').choices(['text', 'json', 'folded', 'html']).default('text'))
     .option('-o, --output <file>', 'write the result to a file instead of stdout')
     .option('--fail-on-regression <threshold>', `exit ${EXIT_REGRESSION} when an endpoint's median got significantly slower by more than this: a percentage of the base median (5%) or a duration (5ms)`)
     .addOption(new Option('--input-format <format>', 'skip detection and read every input as this format').choices([...INPUT_FORMATS]))
@@ -97,6 +100,11 @@ export async function runDiff(inputs: string[], f: DiffFlags): Promise<number> {
       case 'text':
         out.writeText(renderDiffText(result.report));
         break;
+      case 'html': {
+        const flames = result.report.endpoints.map((e) => diffFlame(result.stacks, frameName(e.service, e.operation)));
+        out.writeText(renderPage({ mode: 'diff', diff: result.report, flames }, `cpath diff: ${[...result.report.input.base.files, ...result.report.input.new.files].join(' vs ')}`));
+        break;
+      }
     }
     await out.close();
     if (!threshold) return 0;

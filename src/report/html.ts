@@ -1,7 +1,7 @@
 // The page shell: one self-contained HTML file with the page script and styles inlined (no
 // network access when opened) and the data as JSON in a non-executable script element.
 import { readFileSync } from 'node:fs';
-import type { PageData } from './page-types.js';
+import type { DiffPageData, PageData } from './page-types.js';
 
 /** Built by `npm run build` (esbuild, src/web/) next to the compiled code. */
 const ASSET_DIRS = ['../../web/', '../../dist/web/'];
@@ -46,7 +46,7 @@ function escapeText(s: string): string {
  * The page. With `data` it is a report that works offline; without, it is the live page and
  * fetches `/api/page` from where it was served.
  */
-export function renderPage(data: PageData | undefined, title: string): string {
+export function renderPage(data: PageData | DiffPageData | undefined, title: string): string {
   const { js, css } = pageAssets();
   // The report may not talk to the network at all; the live page only to its own server.
   const csp = `default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:; connect-src ${data ? "'none'" : "'self'"}`;

@@ -106,3 +106,16 @@ export class FlameBuilder {
     return i;
   }
 }
+
+/**
+ * A differential flame tree from `cpath diff`'s stacks (mean path ns per trace on each side)
+ * for the endpoint whose root frame is `rootFrame`: new run as the first group, base second.
+ */
+export function diffFlame(stacks: readonly { frames: readonly string[]; base: number; new: number }[], rootFrame: string): PageFlame {
+  const fb = new FlameBuilder();
+  const mine = stacks.filter((s) => s.frames[0] === rootFrame);
+  // Each side's values are already per-trace means: one "trace" per side.
+  fb.add(mine.map((s) => ({ frames: s.frames, ns: s.new })), true);
+  fb.add(mine.map((s) => ({ frames: s.frames, ns: s.base })), false);
+  return { ...fb.result(), groups: ['new run', 'base run'] };
+}

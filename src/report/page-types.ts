@@ -1,6 +1,7 @@
 // What the page draws: the HTML report embeds one `PageData`, the live page of `cpath serve`
 // fetches the same shape from `/api/page`, so one page script serves both.
 import type { AnalyzeReport, ReportTraceDetail } from './types.js';
+import type { DiffReport } from './diff-types.js';
 
 export interface PageData {
   /** `report`: a file written by `cpath analyze --format html`; `live`: `cpath serve`'s page. */
@@ -60,4 +61,14 @@ export interface PageFlame {
   /** Traces the sums are over: outliers (at or above the threshold) and the rest. */
   outlierTraces: number;
   otherTraces: number;
+  /** What the two groups are, when not outliers and the rest (`cpath diff`: the new run and the base run). */
+  groups?: [string, string];
+}
+
+/** `cpath diff --format html`: the diff report and, per endpoint (same order), its differential flame graph. */
+export interface DiffPageData {
+  mode: 'diff';
+  diff: DiffReport;
+  /** Mean critical-path ns per trace by call path: the "outlier" group is the new run, the other the base run (`groups`). */
+  flames: PageFlame[];
 }

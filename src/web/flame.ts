@@ -45,6 +45,7 @@ export function renderFlame(f: PageFlame): HTMLElement {
   const tree = buildTree(f);
   let mode: Mode = f.outlierTraces > 0 && f.otherTraces > 0 ? 'diff' : 'all';
   let zoom = 0;
+  const [a, b] = f.groups ?? ['outliers', 'typical (non-outliers)'];
   const canvas = h('div', { class: 'flame' });
   const info = h('div', { class: 'flame-info' });
   const value = (i: number): number => (mode === 'outliers' || mode === 'diff' ? (tree.outMean[i] ?? 0) : mode === 'others' ? (tree.othMean[i] ?? 0) : (tree.allTotal[i] ?? 0));
@@ -54,7 +55,7 @@ export function renderFlame(f: PageFlame): HTMLElement {
     const t = tree.othMean[i] ?? 0;
     const root = value(0) || 1;
     if (mode === 'all') return `${name}: ${dur(tree.allTotal[i] ?? 0)} of critical-path time in all traces (${pct((tree.allTotal[i] ?? 0) / root)})`;
-    return `${name}: ${dur(o)} per outlier trace vs ${dur(t)} per other trace (${o >= t ? '+' : ''}${dur(o - t)})`;
+    return `${name}: ${dur(o)} per trace in the ${a} vs ${dur(t)} in the ${b} (${o >= t ? '+' : ''}${dur(o - t)})`;
   };
 
   const draw = (): void => {
@@ -111,10 +112,10 @@ export function renderFlame(f: PageFlame): HTMLElement {
   };
 
   const modes: [Mode, string][] = [
-    ['diff', 'outliers vs typical'],
-    ['all', 'all traces'],
-    ['outliers', 'outliers'],
-    ['others', 'typical (non-outliers)'],
+    ['diff', `${a} vs ${b}`],
+    ['all', 'both'],
+    ['outliers', a],
+    ['others', b],
   ];
   const buttons = h(
     'div',
@@ -124,7 +125,13 @@ export function renderFlame(f: PageFlame): HTMLElement {
     ),
     h('button', { type: 'button', onclick: () => { zoom = 0; draw(); } }, 'reset zoom'),
   );
-  const legend = h('div', { class: 'flame-legend' }, `Widths: critical-path time per trace (outlier traces: ${f.outlierTraces}, others: ${f.otherTraces}); in the differential view red frames took longer in outliers than in typical traces, blue ones less.`);
+  const legend = h(
+    'div',
+    { class: 'flame-legend' },
+    f.groups
+      ? `Widths: mean critical-path time per trace (${a} in the differential view); red frames took longer in the ${a} than in the ${b}, blue ones less.`
+      : `Widths: critical-path time per trace (outlier traces: ${f.outlierTraces}, others: ${f.otherTraces}); in the differential view red frames took longer in outliers than in typical traces, blue ones less.`,
+  );
   draw();
   return h('div', { class: 'flame-box' }, buttons, legend, canvas, info);
 }

@@ -9,7 +9,8 @@ import { destroyCurves, renderCurve } from './curve.js';
 import { renderFlame } from './flame.js';
 import { renderWaterfall } from './waterfall.js';
 import { renderBreakdown, renderDiagnostics, renderInputs, renderOutliers, renderTraceList, type TraceRow } from './tables.js';
-import type { PageData } from '../report/page-types.js';
+import { renderDiff } from './diff.js';
+import type { DiffPageData, PageData } from '../report/page-types.js';
 import type { ReportTraceDetail } from '../report/types.js';
 
 /** Live mode: poll at least this often... */
@@ -37,11 +38,23 @@ function isPageData(v: unknown): v is PageData {
   return (o['mode'] === 'report' || o['mode'] === 'live') && typeof o['report'] === 'object' && typeof o['summaries'] === 'object' && Array.isArray(o['curves']) && Array.isArray(o['traces']);
 }
 
+function isDiffPageData(v: unknown): v is DiffPageData {
+  if (typeof v !== 'object' || v === null) return false;
+  const o = v as Record<string, unknown>;
+  return o['mode'] === 'diff' && typeof o['diff'] === 'object' && Array.isArray(o['flames']);
+}
+
 function boot(): void {
   document.body.append(headBox, status, traceView, endpointsBox);
   const el = document.getElementById('cpath-data');
   if (el?.textContent) {
     const parsed: unknown = JSON.parse(el.textContent);
+    if (isDiffPageData(parsed)) {
+      document.title = 'cpath diff';
+      fill(endpointsBox, ...renderDiff(parsed));
+      document.body.dataset['ready'] = '1';
+      return;
+    }
     if (!isPageData(parsed)) throw new Error('the embedded report data is not in the expected shape');
     show(parsed);
     document.body.dataset['ready'] = '1';

@@ -48,6 +48,7 @@ describe.skipIf(skip !== undefined)('HTML report in Chromium', () => {
       cpath(['analyze', sample, '--format', 'json', '-o', join(dir, 'shop.json')]),
       cpath(['analyze', join(dir, 'evil.otlp.json'), '--format', 'html', '-o', join(dir, 'evil.html')]),
       cpath(['analyze', join(ROOT, 'samples/threads/node-pool.otlp.jsonl'), '--threads', join(ROOT, 'samples/threads/node-pool.events.log.gz'), '--format', 'html', '-o', join(dir, 'threads.html')]),
+      cpath(['diff', join(ROOT, 'samples/diff/base.otlp.jsonl'), join(ROOT, 'samples/diff/candidate.otlp.jsonl'), '--format', 'html', '-o', join(dir, 'diff.html')]),
     ]);
     for (const r of runs) expect(r.stderr).toBe('');
     json = JSON.parse(readFileSync(join(dir, 'shop.json'), 'utf8')) as AnalyzeReport;
@@ -190,6 +191,23 @@ describe.skipIf(skip !== undefined)('HTML report in Chromium', () => {
     // No alert (a dialog is recorded as a problem), no error, no request.
     expect(w.problems()).toEqual([]);
     await shot(w.page, 'report-escaping.png');
+  });
+
+  it('cpath diff --format html: the sentences, the changes and a differential flame graph', async () => {
+    const w = await open('diff.html');
+    const checkout = w.page.locator('section.endpoint.diff[data-operation="GET /checkout"]');
+    expect(await checkout.locator('p.summary').textContent()).toMatch(/^frontend GET \/checkout p50 \+.*cart cache\.get \+[\d.]+ ms on the path \(now dominant, was hidden behind cart hash-session\)$/);
+    // The slowed component leads the changes; the branch it used to hide behind left the path.
+    const first = checkout.locator('table.changes tr[data-service]').first();
+    expect([await first.getAttribute('data-service'), await first.getAttribute('data-operation')]).toEqual(['cart', 'cache.get']);
+    expect(await first.textContent()).toContain('entered the path');
+    // The flame frame of cache.get is red: longer in the new run.
+    const colour = await checkout.locator('.flame .frame[data-frame="cart cache.get"]').first().evaluate((el) => el.getAttribute('style') ?? '');
+    const [r, g, b] = (/background:\s*rgb\((\d+),(\d+),(\d+)\)/.exec(colour) ?? []).slice(1).map(Number);
+    expect(r).toBeDefined();
+    expect((r ?? 0) > (g ?? 0) && (r ?? 0) > (b ?? 0)).toBe(true);
+    expect(w.problems()).toEqual([]);
+    await shot(w.page, 'diff.png', true);
   });
 
   it('draws thread lanes with states and wakeups under the spans when thread data is given', async () => {
