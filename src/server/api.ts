@@ -2,34 +2,46 @@
 // `cpath analyze` answers, over what the server has stored, while traffic flows.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { UsageError, durationOpt, positiveIntOpt, timeOpt, traceIdOpt } from '../cli/options.js';
+import { PageAssetsMissing, renderPage } from '../report/html.js';
 import type { SpanStore } from '../store/span-store.js';
 import { VERSION } from '../version.js';
 import { TOKEN_COOKIE, type TokenCheck } from './auth.js';
 import type { LiveAnalysis } from './live-analysis.js';
 import type { Metrics } from './metrics.js';
+import { PageSnapshot, attrParam, livePageData, searchByAttributes, type AnalysisSettings } from './page-api.js';
 
 export interface ApiContext {
   readonly store: SpanStore;
   readonly live: LiveAnalysis;
   readonly metrics: Metrics;
   readonly token: TokenCheck;
+  readonly settings: AnalysisSettings;
 }
+
+/** The page only talks to this server; inline script and style are the page's own (one file). */
+const PAGE_CSP = "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:; connect-src 'self'";
 
 const MAX_LIMIT = 1000;
 
 export function createApiHandler(ctx: ApiContext): (req: IncomingMessage, res: ServerResponse) => void {
+  const fail = (req: IncomingMessage, res: ServerResponse, e: unknown): void => {
+    if (e instanceof UsageError) return json(res, 400, { error: e.message });
+    process.stderr.write(`cpath serve: internal error on ${req.method ?? '?'} ${req.url ?? '?'}: ${e instanceof Error ? e.message : String(e)}\n`);
+    if (!res.headersSent && !res.destroyed) json(res, 500, { error: 'internal error' });
+  };
+  const snapshot = new PageSnapshot();
   return (req, res) => {
     try {
-      route(req, res, ctx);
+      const answer = route(req, res, ctx, snapshot);
+      if (answer instanceof Promise) answer.catch((e: unknown) => fail(req, res, e));
     } catch (e) {
-      if (e instanceof UsageError) return json(res, 400, { error: e.message });
-      process.stderr.write(`cpath serve: internal error on ${req.method ?? '?'} ${req.url ?? '?'}: ${e instanceof Error ? e.message : String(e)}\n`);
-      if (!res.headersSent) json(res, 500, { error: 'internal error' });
+      fail(req, res, e);
     }
   };
 }
 
-function route(req: IncomingMessage, res: ServerResponse, ctx: ApiContext): void {
+/** Answers synchronously, or returns the promise of an answer (a search scanning in slices). */
+function route(req: IncomingMessage, res: ServerResponse, ctx: ApiContext, snapshot: PageSnapshot): Promise<void> | void {
   const url = new URL(req.url ?? '/', 'http://localhost');
   const path = url.pathname;
   const q = url.searchParams;
@@ -43,19 +55,38 @@ function route(req: IncomingMessage, res: ServerResponse, ctx: ApiContext): void
     res.setHeader('Set-Cookie', `${TOKEN_COOKIE}=${encodeURIComponent(q.get('token') ?? '')}; Path=/; HttpOnly; SameSite=Strict`);
     res.setHeader('Location', '/');
     res.statusCode = 302;
-    return void res.end();
+    res.end();
+    return;
   }
   if (!ctx.token.request(req, true)) {
     res.setHeader('WWW-Authenticate', 'Bearer realm="cpath"');
-    return json(res, 401, { error: 'missing or wrong token: send Authorization: Bearer <token>, or open /?token=<token> once in a browser' });
+    json(res, 401, { error: 'missing or wrong token: send Authorization: Bearer <token>, or open /?token=<token> once in a browser' });
+    return;
   }
   if (path === '/healthz') return text(res, 200, 'ok\n');
   if (path === '/metrics') return text(res, 200, ctx.metrics.render(), 'text/plain; version=0.0.4; charset=utf-8');
-  if (path === '/') {
+  if (path === '/api') {
     return json(res, 200, {
       cpath: VERSION,
-      api: ['/api/endpoints?since=&until=', '/api/traces?service=&operation=&minDuration=&since=&until=&limit=&cursor=', '/api/traces/{traceId}', '/api/outliers?service=&operation=', '/api/diagnostics', '/metrics', '/healthz'],
+      api: [
+        '/ (the live page)',
+        '/api/page?since=&until=',
+        '/api/endpoints?since=&until=',
+        '/api/traces?service=&operation=&attr=key=value&minDuration=&maxDuration=&since=&until=&limit=&cursor=',
+        '/api/traces/{traceId}',
+        '/api/outliers?service=&operation=',
+        '/api/diagnostics',
+        '/metrics',
+        '/healthz',
+      ],
     });
+  }
+  if (path === '/api/page') {
+    const sinceNs = timeParam(q, 'since');
+    const untilNs = timeParam(q, 'until');
+    // What every open page polls: shared and rate-limited. A window is built on demand.
+    if (sinceNs === undefined && untilNs === undefined) return text(res, 200, snapshot.get(() => livePageData(ctx.live, ctx.store, ctx.settings)), 'application/json');
+    return json(res, 200, livePageData(ctx.live, ctx.store, ctx.settings, sinceNs, untilNs));
   }
   if (path === '/api/endpoints') {
     return json(res, 200, { endpoints: ctx.live.endpoints(timeParam(q, 'since'), timeParam(q, 'until')) });
@@ -73,20 +104,31 @@ function route(req: IncomingMessage, res: ServerResponse, ctx: ApiContext): void
     const limit = q.has('limit') ? positiveIntOpt('limit', q.get('limit') ?? '') : 100;
     if (limit < 1 || limit > MAX_LIMIT) throw new UsageError(`limit: ${limit} is outside 1..${MAX_LIMIT}`);
     const minDuration = q.get('minDuration');
+    const maxDuration = q.get('maxDuration');
     const sinceNs = timeParam(q, 'since');
     const untilNs = timeParam(q, 'until');
     const cursor = q.get('cursor');
-    const page = ctx.store.listTraces({
+    const attrs = q.getAll('attr').map(attrParam);
+    const query = {
       ...(q.get('service') !== null ? { service: q.get('service') ?? '' } : {}),
       ...(q.get('operation') !== null ? { operation: q.get('operation') ?? '' } : {}),
       ...(minDuration !== null ? { minDurationNs: durationOpt('minDuration', minDuration) } : {}),
+      ...(maxDuration !== null ? { maxDurationNs: durationOpt('maxDuration', maxDuration) } : {}),
       ...(sinceNs !== undefined ? { sinceNs } : {}),
       ...(untilNs !== undefined ? { untilNs } : {}),
       ...(cursor !== null ? { cursor: decodeCursor(cursor) } : {}),
       limit,
+    };
+    if (attrs.length === 0) {
+      const page = ctx.store.listTraces(query);
+      return json(res, 200, { traces: page.traces, ...(page.next ? { next: encodeCursor(page.next) } : {}) });
+    }
+    // Attributes are not indexed (an index would slow every ingest): the search scans, in slices.
+    return searchByAttributes(ctx.store, query, attrs, () => res.destroyed).then((page) => {
+      if (!res.destroyed) json(res, 200, { traces: page.traces, ...(page.next ? { next: encodeCursor(page.next) } : {}), scanned: page.scanned });
     });
-    return json(res, 200, { traces: page.traces, ...(page.next ? { next: encodeCursor(page.next) } : {}) });
   }
+  if (path === '/') return page(res);
   const m = /^\/api\/traces\/([^/]+)$/.exec(path);
   if (m) {
     const id = traceIdOpt(decodeURIComponent(m[1] ?? ''));
@@ -95,6 +137,19 @@ function route(req: IncomingMessage, res: ServerResponse, ctx: ApiContext): void
     return json(res, 200, detail);
   }
   return json(res, 404, { error: `no such endpoint ${path}` });
+}
+
+function page(res: ServerResponse): void {
+  let html: string;
+  try {
+    html = renderPage(undefined, 'cpath serve');
+  } catch (e) {
+    // A source checkout without `npm run build`: say so instead of "internal error".
+    if (e instanceof PageAssetsMissing) return text(res, 500, `${e.message}\n`);
+    throw e;
+  }
+  res.setHeader('Content-Security-Policy', PAGE_CSP);
+  text(res, 200, html, 'text/html; charset=utf-8');
 }
 
 function timeParam(q: URLSearchParams, name: string): bigint | undefined {

@@ -63,6 +63,8 @@ export async function startServe(opts: ServeOptions): Promise<RunningServer> {
   const live = new LiveAnalysis(store, { idleMs: opts.traceIdleMs, skewAdjust: opts.skewAdjust, maxPending: opts.maxPendingTraces, maxBufferedSpans: opts.maxBufferedSpans ?? 200_000, outliers: opts.outliers, top: opts.top, onError: opts.log });
   const stopCheckpointer = store.startCheckpointer(1000);
   const restored = live.restore();
+  // Counted once at start (a whole-index read); the store keeps the counts current from here.
+  store.counts();
   if (restored.traces > 0 || restored.pending > 0) opts.log(`store ${store.file}: ${restored.traces} analysed traces restored, ${restored.pending} waiting for analysis`);
   const ingest = new Ingest(store, live, { maxQueuedSpans: opts.maxQueuedSpans });
   const token = new TokenCheck(opts.token);
@@ -108,7 +110,7 @@ export async function startServe(opts: ServeOptions): Promise<RunningServer> {
       grpc = await startOtlpGrpcServer({ host: opts.otlpGrpc.host, port: opts.otlpGrpc.port, sink, maxBody: opts.maxBody, authorize: (md) => token.matches(bearerFromMetadata(md)) });
       addresses.otlpGrpc = hostPort(opts.otlpGrpc.host, grpc.port);
     }
-    api = createServer(createApiHandler({ store, live, metrics, token }));
+    api = createServer(createApiHandler({ store, live, metrics, token, settings: { skewAdjust: opts.skewAdjust, outliers: opts.outliers, top: opts.top } }));
     addresses.api = await listen(api, opts.api, 'query API');
   } catch (e) {
     httpReceiver?.close();

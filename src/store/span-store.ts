@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { ComponentTime, TraceSummary } from '../../analysis/endpoints.js';
 import { componentKey } from '../../analysis/endpoints.js';
-import type { Attributes, ResourceInfo, ResourceInterner, SpanInput, SpanKind, SpanLinkRef, StatusCode } from '../model/span.js';
+import { stringifyAttr, type Attributes, type ResourceInfo, type ResourceInterner, type SpanInput, type SpanKind, type SpanLinkRef, type StatusCode } from '../model/span.js';
 
 const SCHEMA_VERSION = 1;
 export const STORE_FILE = 'cpath.sqlite';
@@ -44,11 +44,24 @@ export interface TraceQuery {
   readonly service?: string;
   readonly operation?: string;
   readonly minDurationNs?: number;
+  readonly maxDurationNs?: number;
   readonly sinceNs?: bigint;
   readonly untilNs?: bigint;
   readonly limit: number;
   /** From a previous page's `next`. */
   readonly cursor?: { readonly startNs: bigint; readonly traceId: string };
+}
+
+/** `key=value` of `GET /api/traces?attr=`: some span's attribute, or its resource's, equals `value` as text. */
+export interface AttrMatch {
+  readonly key: string;
+  readonly value: string;
+}
+
+/** A position in the newest-first trace order (`(start, trace id)` descending). */
+export interface TraceCursor {
+  readonly startNs: bigint;
+  readonly traceId: string;
 }
 
 const KINDS: readonly SpanKind[] = ['unspecified', 'internal', 'server', 'client', 'producer', 'consumer'];
@@ -71,6 +84,20 @@ interface SpanRow {
   links: string | null;
 }
 
+type ListRow = Omit<TraceRow, 'components'>;
+
+function toListEntry(r: ListRow): TraceListEntry {
+  return {
+    traceId: r.trace_id,
+    service: r.service,
+    operation: r.operation,
+    startUnixNano: String(r.start_ns),
+    durationNs: Number(r.duration_ns),
+    spans: Number(r.spans),
+    errors: Number(r.errors),
+  };
+}
+
 interface TraceRow {
   trace_id: string;
   service: string;
@@ -89,6 +116,8 @@ export class SpanStore {
   private readonly resourcesById = new Map<number, ResourceInfo>();
   private readonly stmt;
   private readonly reads;
+  /** The writer's running counts, once `counts()` has counted. */
+  private counted: { traces: number; spans: number } | undefined;
 
   private constructor(file: string, db: Database.Database, readonly readonly: boolean) {
     this.file = file;
@@ -165,10 +194,11 @@ export class SpanStore {
         `INSERT OR IGNORE INTO spans (trace_id, span_id, parent_id, parent_ref, name, kind, start_ns, end_ns, status, status_msg, resource_id, attrs, links)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
-      upsertTrace: db.prepare(
-        `INSERT INTO traces (trace_id, first_start_ns, last_end_ns, last_seen_ns, dirty) VALUES (?, ?, ?, ?, 1)
-         ON CONFLICT (trace_id) DO UPDATE SET first_start_ns = min(first_start_ns, excluded.first_start_ns),
-           last_end_ns = max(last_end_ns, excluded.last_end_ns), last_seen_ns = excluded.last_seen_ns, dirty = 1`,
+      // Insert and update apart (not one upsert): the insert's change count says whether the
+      // trace is new, which keeps the trace count exact without counting rows.
+      insertTrace: db.prepare('INSERT INTO traces (trace_id, first_start_ns, last_end_ns, last_seen_ns, dirty) VALUES (?, ?, ?, ?, 1) ON CONFLICT (trace_id) DO NOTHING'),
+      updateTrace: db.prepare(
+        `UPDATE traces SET first_start_ns = min(first_start_ns, ?), last_end_ns = max(last_end_ns, ?), last_seen_ns = ?, dirty = 1 WHERE trace_id = ?`,
       ),
       insertResource: db.prepare('INSERT OR IGNORE INTO resources (key) VALUES (?)'),
       resourceId: db.prepare('SELECT id FROM resources WHERE key = ?').pluck(),
@@ -193,11 +223,13 @@ export class SpanStore {
   append(batches: readonly StoredBatch[]): Set<string> {
     const w = this.writes();
     const touched = new Set<string>();
+    let spansAdded = 0;
+    let tracesAdded = 0;
     this.db.transaction(() => {
       for (const b of batches) {
         const perTrace = new Map<string, { first: bigint; last: bigint }>();
         for (const s of b.spans) {
-          w.insertSpan.run(
+          spansAdded += w.insertSpan.run(
             s.traceId,
             s.spanId,
             s.parentSpanId ?? null,
@@ -211,7 +243,7 @@ export class SpanStore {
             this.resourceId(s.resource),
             encodeAttributes(s.attributes),
             s.links && s.links.length > 0 ? JSON.stringify(s.links.map((l) => [l.traceId, l.spanId])) : null,
-          );
+          ).changes;
           const t = perTrace.get(s.traceId);
           if (!t) perTrace.set(s.traceId, { first: s.startNs, last: s.endNs });
           else {
@@ -220,11 +252,16 @@ export class SpanStore {
           }
         }
         for (const [id, t] of perTrace) {
-          w.upsertTrace.run(id, t.first, t.last, b.receivedNs);
+          if (w.insertTrace.run(id, t.first, t.last, b.receivedNs).changes > 0) tracesAdded++;
+          else w.updateTrace.run(t.first, t.last, b.receivedNs, id);
           touched.add(id);
         }
       }
     })();
+    if (this.counted) {
+      this.counted.spans += spansAdded;
+      this.counted.traces += tracesAdded;
+    }
     return touched;
   }
 
@@ -312,31 +349,78 @@ export class SpanStore {
   }
 
   /** Analysed traces, newest first, for `GET /api/traces`. */
-  listTraces(q: TraceQuery): { traces: TraceListEntry[]; next?: { startNs: bigint; traceId: string } } {
+  listTraces(q: TraceQuery): { traces: TraceListEntry[]; next?: TraceCursor } {
+    const rows = this.candidates(q, q.limit + 1);
+    const more = rows.length > q.limit;
+    const page = rows.slice(0, q.limit);
+    const last = page[page.length - 1];
+    return { traces: page.map(toListEntry), ...(more && last ? { next: { startNs: BigInt(last.start_ns), traceId: last.trace_id } } : {}) };
+  }
+
+  /** Analysed traces matching `q`'s filters after `q.cursor`, newest first, at most `limit` rows. */
+  private candidates(q: TraceQuery, limit: number): ListRow[] {
     const where: string[] = ['service IS NOT NULL'];
     const args: (string | bigint | number)[] = [];
     if (q.service !== undefined) where.push('service = ?') && args.push(q.service);
     if (q.operation !== undefined) where.push('operation = ?') && args.push(q.operation);
     if (q.minDurationNs !== undefined) where.push('duration_ns >= ?') && args.push(BigInt(Math.ceil(q.minDurationNs)));
+    if (q.maxDurationNs !== undefined) where.push('duration_ns <= ?') && args.push(BigInt(Math.floor(q.maxDurationNs)));
     if (q.sinceNs !== undefined) where.push('start_ns >= ?') && args.push(q.sinceNs);
     if (q.untilNs !== undefined) where.push('start_ns < ?') && args.push(q.untilNs);
-    if (q.cursor) where.push('(start_ns < ? OR (start_ns = ? AND trace_id < ?))') && args.push(q.cursor.startNs, q.cursor.startNs, q.cursor.traceId);
-    const rows = this.db
+    // `start_ns <= ?` alone is what the index can seek to; without it every page scanned from the newest trace.
+    if (q.cursor) where.push('start_ns <= ? AND (start_ns < ? OR trace_id < ?)') && args.push(q.cursor.startNs, q.cursor.startNs, q.cursor.traceId);
+    return this.db
       .prepare(`SELECT trace_id, service, operation, start_ns, duration_ns, spans, errors FROM traces WHERE ${where.join(' AND ')} ORDER BY start_ns DESC, trace_id DESC LIMIT ?`)
-      .all(...args, q.limit + 1) as Omit<TraceRow, 'components'>[];
-    const more = rows.length > q.limit;
-    const page = rows.slice(0, q.limit);
-    const traces = page.map((r) => ({
-      traceId: r.trace_id,
-      service: r.service,
-      operation: r.operation,
-      startUnixNano: String(r.start_ns),
-      durationNs: Number(r.duration_ns),
-      spans: Number(r.spans),
-      errors: Number(r.errors),
-    }));
-    const last = page[page.length - 1];
-    return { traces, ...(more && last ? { next: { startNs: BigInt(last.start_ns), traceId: last.trace_id } } : {}) };
+      .all(...args, limit) as ListRow[];
+  }
+
+  /**
+   * `GET /api/traces?attr=`: walks the traces `listTraces` would list, newest first from
+   * `q.cursor`, yielding each one examined with whether every `attrs` pair matches some span
+   * of it (its own attribute, else its resource's, compared as text like `--where`). The caller
+   * decides when to stop and may pause between steps: no statement stays open across a yield.
+   * Cost: the spans of every examined trace are read through the key index; SQL's instr() on
+   * the stored JSON skips spans that cannot match before any JSON is parsed.
+   */
+  *searchTraces(q: TraceQuery, attrs: readonly AttrMatch[]): Generator<{ readonly at: TraceCursor; readonly match?: TraceListEntry }, void, void> {
+    const matchers = attrs.map((a) => this.attrMatcher(a));
+    let cursor = q.cursor;
+    for (;;) {
+      const rows = this.candidates({ ...q, ...(cursor ? { cursor } : {}) }, 256);
+      for (const r of rows) {
+        cursor = { startNs: BigInt(r.start_ns), traceId: r.trace_id };
+        yield matchers.every((m) => m(r.trace_id)) ? { at: cursor, match: toListEntry(r) } : { at: cursor };
+      }
+      if (rows.length < 256) return;
+    }
+  }
+
+  /** A test of one trace for one `key=value`. */
+  private attrMatcher(a: AttrMatch): (traceId: string) => boolean {
+    // Resources are few: decide each once. A span without the key falls back to its resource.
+    const resourceMatch = new Set<number>();
+    for (const r of this.db.prepare('SELECT id, key FROM resources').iterate() as IterableIterator<{ id: bigint; key: string }>) {
+      const v = decodeAttributes(r.key)[a.key];
+      if (v !== undefined && stringifyAttr(v) === a.value) resourceMatch.add(Number(r.id));
+    }
+    // Attributes are stored as JSON.stringify of the object: a span holding the key contains
+    // `"key":` and, when the value needs no JSON escaping, the value's text as well.
+    const keyNeedle = `${JSON.stringify(a.key)}:`;
+    const plain = JSON.stringify(a.value).slice(1, -1) === a.value;
+    const stmt = this.db.prepare(
+      `SELECT resource_id, attrs FROM spans WHERE trace_id = ? AND ((attrs IS NOT NULL AND instr(attrs, ?) > 0${plain ? ' AND instr(attrs, ?) > 0' : ''})
+       OR resource_id IN (SELECT value FROM json_each(?)))`,
+    );
+    const resIds = JSON.stringify([...resourceMatch]);
+    const args = (id: string): (string | number)[] => (plain ? [id, keyNeedle, a.value, resIds] : [id, keyNeedle, resIds]);
+    return (traceId) => {
+      for (const row of stmt.iterate(...args(traceId)) as IterableIterator<{ resource_id: bigint; attrs: string | null }>) {
+        // The span's own value decides when it has the key (as in `--where`), else its resource's.
+        const own = row.attrs !== null && row.attrs.includes(keyNeedle) ? decodeAttributes(row.attrs)[a.key] : undefined;
+        if (own !== undefined ? stringifyAttr(own) === a.value : resourceMatch.has(Number(row.resource_id))) return true;
+      }
+      return false;
+    };
   }
 
   /** Bytes the store's pages hold (free pages excluded), the measure --max-store limits. */
@@ -347,9 +431,16 @@ export class SpanStore {
     return (pages - free) * pageSize;
   }
 
+  /**
+   * Stored traces and spans. Counting rows reads a whole index (0.4–0.7 s for 3M spans), so the
+   * writer counts once and then keeps the figures up to date itself; a read-only store (a
+   * server may be writing) counts every time.
+   */
   counts(): { traces: number; spans: number } {
+    if (this.counted) return { ...this.counted };
     const traces = Number(this.db.prepare('SELECT count(*) FROM traces').pluck().get());
     const spans = Number(this.db.prepare('SELECT count(*) FROM spans').pluck().get());
+    if (!this.readonly) this.counted = { traces, spans };
     return { traces, spans };
   }
 
@@ -364,12 +455,19 @@ export class SpanStore {
 
   deleteTraces(ids: readonly string[]): void {
     const w = this.writes();
+    let spans = 0;
+    let traces = 0;
     this.db.transaction(() => {
       for (const id of ids) {
-        w.deleteSpans.run(id);
-        w.deleteTrace.run(id);
+        spans += w.deleteSpans.run(id).changes;
+        traces += w.deleteTrace.run(id).changes;
       }
     })();
+    // Only once committed (a failed transaction deleted nothing).
+    if (this.counted) {
+      this.counted.spans -= spans;
+      this.counted.traces -= traces;
+    }
   }
 
   /** Gives free pages back to the file system (after retention deleted some). */

@@ -283,7 +283,7 @@ describe('--token', () => {
   });
 
   it('401 on the API without the token, 200 with the bearer', async () => {
-    for (const path of ['/api/endpoints', '/api/traces', '/metrics', '/']) {
+    for (const path of ['/api/endpoints', '/api/traces', '/api/page', '/api', '/metrics', '/']) {
       const none = await rawRequest(`${tok.api}${path}`);
       expect(none.status, path).toBe(401);
       expect(none.headers['www-authenticate'], path).toMatch(/^Bearer/);
@@ -341,7 +341,7 @@ describe('CORS', () => {
 
 describe('query API', () => {
   it('400 with a JSON error for a bad since, limit or cursor', async () => {
-    for (const q of ['since=yesterday-ish', 'until=%3F', 'limit=abc', 'limit=0', 'limit=100000', 'limit=-1', 'cursor=not-a-cursor', `cursor=${Buffer.from('12.xyz').toString('base64url')}`, 'minDuration=fast']) {
+    for (const q of ['since=yesterday-ish', 'until=%3F', 'limit=abc', 'limit=0', 'limit=100000', 'limit=-1', 'cursor=not-a-cursor', `cursor=${Buffer.from('12.xyz').toString('base64url')}`, 'minDuration=fast', 'maxDuration=slow', 'attr=novalue', 'attr==x']) {
       const r = await getJson<{ error?: string }>(`${srv.api}/api/traces?${q}`);
       expect(r.status, q).toBe(400);
       expect(r.headers['content-type'], q).toBe(JSON_TYPE);

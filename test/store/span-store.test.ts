@@ -86,6 +86,31 @@ describe('span store', () => {
     store.close();
   });
 
+  it("keeps its span and trace counts exact as it writes and deletes, and widens a trace's time range", () => {
+    const store = SpanStore.open(dir, 'batch');
+    expect(store.counts()).toEqual({ traces: 0, spans: 0 });
+    const late = { startNs: 1_795_168_999_000_000_000n, endNs: 1_795_168_999_500_000_000n };
+    store.append([
+      { spans: [span(T1, '00f067aa0ba902b7'), span(T1, '00f067aa0ba902b8')], receivedNs: 1n },
+      // A resend, a new span of a known trace (later than the rest), a new trace.
+      { spans: [span(T1, '00f067aa0ba902b7'), span(T1, '00f067aa0ba902b9', late), span(T2, '00f067aa0ba902b7')], receivedNs: 2n },
+    ]);
+    store.append([{ spans: [span(T2, '00f067aa0ba902b7')], receivedNs: 3n }]);
+    expect(store.counts()).toEqual({ traces: 2, spans: 4 });
+    // The late span moved T1's end: a window after the first spans still finds the trace.
+    const inWindow = [...store.iterateSpans(new ResourceInterner(), late.startNs)].map((x) => x.spanId);
+    expect(inWindow).toContain('00f067aa0ba902b9');
+    store.deleteTraces([T1, 'ffffffffffffffffffffffffffffffff']);
+    expect(store.counts()).toEqual({ traces: 1, spans: 1 });
+    store.append([{ spans: [span(T1, '00f067aa0ba902b7')], receivedNs: 4n }]);
+    expect(store.counts()).toEqual({ traces: 2, spans: 2 });
+    // A fresh count agrees.
+    const reader = SpanStore.openReadOnly(dir);
+    expect(reader.counts()).toEqual(store.counts());
+    reader.close();
+    store.close();
+  });
+
   it('pages the analysed traces newest first with a cursor', () => {
     const store = SpanStore.open(dir, 'batch');
     const ids: string[] = [];
