@@ -210,15 +210,44 @@ function searchForm(): HTMLElement {
   return h('div', { class: 'search-area' }, h('h3', {}, 'Trace search'), form, results);
 }
 
-async function search(q: URLSearchParams, out: HTMLElement): Promise<void> {
+interface SearchRow {
+  traceId: string;
+  startUnixNano: string;
+  durationNs: number;
+  service: string;
+  operation: string;
+}
+
+function isSearchRow(v: unknown): v is SearchRow {
+  if (typeof v !== 'object' || v === null) return false;
+  const o = v as Record<string, unknown>;
+  return typeof o['traceId'] === 'string' && typeof o['startUnixNano'] === 'string' && typeof o['durationNs'] === 'number' && typeof o['service'] === 'string' && typeof o['operation'] === 'string';
+}
+
+/**
+ * Runs a search; `next` continues it. An attribute search scans for at most a second per
+ * request, so fewer rows than asked plus a `next` cursor means "not finished", not "no more".
+ */
+async function search(q: URLSearchParams, out: HTMLElement, earlier: TraceRow[] = []): Promise<void> {
   hold('search');
   try {
     const res = await fetch(`/api/traces?${q.toString()}`);
     const body: unknown = await res.json();
     if (!res.ok) throw new Error(typeof body === 'object' && body !== null && 'error' in body ? String(body.error) : `${res.status}`);
-    const list = typeof body === 'object' && body !== null && 'traces' in body && Array.isArray(body.traces) ? (body.traces as { traceId: string; startUnixNano: string; durationNs: number; service: string; operation: string }[]) : [];
-    const rows: TraceRow[] = list.map((t) => ({ traceId: t.traceId, startUnixNano: t.startUnixNano, durationNs: t.durationNs, label: `${t.service} ${t.operation}` }));
-    fill(out, renderTraceList('search-results', `${rows.length} traces, newest first`, rows, openTrace, isAvailable), h('button', { type: 'button', onclick: () => { fill(out); release('search'); } }, 'clear results'));
+    const o = typeof body === 'object' && body !== null ? (body as Record<string, unknown>) : {};
+    const list = Array.isArray(o['traces']) ? o['traces'].filter(isSearchRow) : [];
+    const next = typeof o['next'] === 'string' ? o['next'] : undefined;
+    const rows: TraceRow[] = [...earlier, ...list.map((t) => ({ traceId: t.traceId, startUnixNano: t.startUnixNano, durationNs: t.durationNs, label: `${t.service} ${t.operation}` }))];
+    const more = next !== undefined
+      ? h('button', { type: 'button', class: 'search-more', onclick: () => { const q2 = new URLSearchParams(q); q2.set('cursor', next); void search(q2, out, rows); } }, 'search further (older traces)')
+      : undefined;
+    fill(
+      out,
+      renderTraceList('search-results', `${rows.length} traces, newest first${next !== undefined ? '; older traces not searched yet' : ', every stored trace searched'}`, rows, openTrace, isAvailable, 2000),
+      more,
+      ' ',
+      h('button', { type: 'button', onclick: () => { fill(out); release('search'); } }, 'clear results'),
+    );
     return;
   } catch (e) {
     fill(out, h('p', { class: 'error' }, `search failed: ${e instanceof Error ? e.message : String(e)}`));
