@@ -18,9 +18,10 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ROOT_CONTEXT, SpanKind, trace, type Attributes, type Context, type HrTime, type Span } from '@opentelemetry/api';
-import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type IdGenerator, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { JsonTraceSerializer } from '@opentelemetry/otlp-transformer';
+import { SeededIdGenerator, mulberry32 } from './seeded.js';
 
 const MS = 1_000_000n;
 const US = 1_000n;
@@ -52,32 +53,6 @@ const SERVICES: Record<ServiceName, { host: string; instance: string; pid: numbe
   catalog: { host: 'app-3', instance: 'catalog-3', pid: 3391, clock: 'us' },
 };
 const SERVICE_NAMES: readonly ServiceName[] = ['frontend', 'cart', 'inventory', 'payment', 'catalog'];
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-class SeededIdGenerator implements IdGenerator {
-  constructor(private readonly next: () => number) {}
-  private hex(digits: number): string {
-    let s = '';
-    for (let i = 0; i < digits; i++) s += Math.floor(this.next() * 16).toString(16);
-    return /^0+$/.test(s) ? `${s.slice(0, -1)}1` : s;
-  }
-  generateTraceId(): string {
-    return this.hex(32);
-  }
-  generateSpanId(): string {
-    return this.hex(16);
-  }
-}
 
 interface PlannedSpan {
   service: ServiceName;

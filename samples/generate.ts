@@ -26,12 +26,12 @@ import {
   BasicTracerProvider,
   InMemorySpanExporter,
   SimpleSpanProcessor,
-  type IdGenerator,
   type ReadableSpan,
 } from '@opentelemetry/sdk-trace-base';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { JsonTraceSerializer, ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
 import { frameLengthPrefixed, hrToNs, toJaegerDownload, toZipkinSpan } from './formats.js';
+import { SeededIdGenerator, mulberry32 } from './seeded.js';
 
 // ---------------------------------------------------------------------------------------------
 // Parameters (the README facts depend on these)
@@ -80,18 +80,7 @@ const SERVICES: Record<ServiceName, ServiceConfig> = {
 const SERVICE_NAMES = Object.keys(SERVICES) as ServiceName[];
 
 // ---------------------------------------------------------------------------------------------
-// Seeded randomness
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// Seeded randomness (samples/seeded.ts)
 
 const rand = mulberry32(SEED);
 
@@ -109,24 +98,6 @@ function shuffle<T>(items: T[]): T[] {
   return a;
 }
 
-/** Deterministic trace and span ids (the SDK's RandomIdGenerator uses Math.random). */
-class SeededIdGenerator implements IdGenerator {
-  private readonly next: () => number;
-  constructor(seed: number) {
-    this.next = mulberry32(seed);
-  }
-  private hex(digits: number): string {
-    let s = '';
-    for (let i = 0; i < digits; i++) s += Math.floor(this.next() * 16).toString(16);
-    return /^0+$/.test(s) ? s.slice(0, -1) + '1' : s;
-  }
-  generateTraceId(): string {
-    return this.hex(32);
-  }
-  generateSpanId(): string {
-    return this.hex(16);
-  }
-}
 
 // ---------------------------------------------------------------------------------------------
 // Planned spans: the simulation decides true times, then each service's clock records them.
@@ -432,7 +403,7 @@ interface ServiceRuntime {
 }
 
 function makeRuntimes(): Record<ServiceName, ServiceRuntime> {
-  const idGenerator = new SeededIdGenerator(SEED ^ 0x5eed);
+  const idGenerator = new SeededIdGenerator(mulberry32(SEED ^ 0x5eed));
   const out = {} as Record<ServiceName, ServiceRuntime>;
   for (const name of SERVICE_NAMES) {
     const cfg = SERVICES[name];

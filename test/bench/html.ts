@@ -14,6 +14,7 @@ import { once } from 'node:events';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { launchBrowser } from '../helpers/browser.js';
+import { mulberry32 } from '../../samples/seeded.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const BEGIN = '<!-- bench:html:begin -->';
@@ -25,20 +26,9 @@ function args(): { traces: number; write: boolean } {
   return { traces: i >= 0 ? Number(a[i + 1]) : 100_000, write: !a.includes('--no-write') };
 }
 
-/** Deterministic PRNG (mulberry32). */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 async function generate(file: string, traces: number): Promise<void> {
-  const r = rng(20261126);
+  const r = mulberry32(20261126);
   const logn = (medianMs: number, sigma: number): bigint => {
     const z = Math.sqrt(-2 * Math.log(r() || 1e-12)) * Math.cos(2 * Math.PI * r());
     return BigInt(Math.max(1000, Math.round(medianMs * 1e6 * Math.exp(sigma * z))));
