@@ -140,6 +140,8 @@ describe.skipIf(skip !== undefined)('cpath serve live page in Chromium', () => {
     // The waterfall arrived (not the loading or error text).
     await page.locator('#trace-view .trace-head').waitFor({ timeout: 10_000 });
     expect(w.problems()).toEqual([]);
+    // A reference picture: CPATH_SCREENSHOTS=1 writes it to test/browser/screenshots/.
+    if (process.env['CPATH_SCREENSHOTS'] === '1') await page.screenshot({ path: join(ROOT, 'test/browser/screenshots/live-search-trace.png'), fullPage: true });
 
     // A search with no match lists nothing, without errors.
     await page.locator('.search-box button', { hasText: 'clear results' }).click();
