@@ -31,6 +31,8 @@ const traceView = h('section', { id: 'trace-view', hidden: true });
 const endpointsBox = h('div', { class: 'endpoints' });
 const headBox = h('header', {});
 const status = h('div', { class: 'live-status' });
+/** Live mode: outside what polls redraw, so typing and reading there is never interrupted. */
+const searchBox = h('div', {});
 
 function isPageData(v: unknown): v is PageData {
   if (typeof v !== 'object' || v === null) return false;
@@ -45,12 +47,11 @@ function isDiffPageData(v: unknown): v is DiffPageData {
 }
 
 function boot(): void {
-  document.body.append(headBox, status, traceView, endpointsBox);
+  document.body.append(headBox, searchBox, status, traceView, endpointsBox);
   const el = document.getElementById('cpath-data');
   if (el?.textContent) {
     const parsed: unknown = JSON.parse(el.textContent);
     if (isDiffPageData(parsed)) {
-      document.title = 'cpath diff';
       fill(endpointsBox, ...renderDiff(parsed));
       document.body.dataset['ready'] = '1';
       return;
@@ -59,6 +60,7 @@ function boot(): void {
     show(parsed);
     document.body.dataset['ready'] = '1';
   } else {
+    fill(searchBox, searchForm());
     void poll();
   }
 }
@@ -74,7 +76,6 @@ function show(data: PageData): void {
     h('p', { class: 'generator' }, `${data.report.generator}${data.takenAtMs !== undefined ? `, updated ${new Date(data.takenAtMs).toISOString().slice(11, 19)} UTC` : ''}`),
     renderInputs(data.report),
     renderDiagnostics(data.report),
-    data.mode === 'live' ? searchForm() : undefined,
     h('nav', {}, 'Endpoints: ', ...data.report.endpoints.map((e, i) => h('a', { href: `#endpoint-${i}` }, `${e.service} ${e.operation} (${e.traces})`))),
   );
   destroyCurves();
