@@ -67,6 +67,8 @@ export interface AnalyzeResult {
   readonly chains?: ReadonlyMap<string, readonly ReportSection[]>;
   /** The traces `details` asked for, with every span and, with thread data, their thread lanes. */
   readonly details?: readonly ReportTraceDetail[];
+  /** Span inputs with event logs (`threads`): the thread models, for exports that draw threads. */
+  readonly threadSources?: readonly ThreadSource[];
 }
 
 export async function analyzeFiles(opts: AnalyzeOptions): Promise<AnalyzeResult> {
@@ -214,7 +216,7 @@ export async function analyzeFiles(opts: AnalyzeOptions): Promise<AnalyzeResult>
       details.push(d);
     }
   }
-  return { report, inputs, ...(kept ? { kept } : {}), ...(chains.size > 0 ? { chains } : {}), ...(details ? { details } : {}) };
+  return { report, inputs, ...(kept ? { kept } : {}), ...(chains.size > 0 ? { chains } : {}), ...(details ? { details } : {}), ...(sources.length > 0 ? { threadSources: sources } : {}) };
 }
 
 /** Splits every span section of the trace into thread-level sub-sections where a log recorded the span's thread. */

@@ -3,7 +3,7 @@
 import { Command, Option } from 'commander';
 import { INPUT_FORMATS, type InputFormat } from '../../collectors/index.js';
 import { EXPORT_FORMATS, exportFiles, parseEndpoint, type ExportFormat } from '../export/index.js';
-import { UsageError } from './options.js';
+import { UsageError, collect } from './options.js';
 import { openOutput } from './output.js';
 
 interface ExportFlags {
@@ -12,6 +12,7 @@ interface ExportFlags {
   endpoint?: string;
   inputFormat?: InputFormat;
   skewAdjust: boolean;
+  threads?: string[];
 }
 
 export function addExportCommand(program: Command): void {
@@ -24,6 +25,7 @@ export function addExportCommand(program: Command): void {
     .option('--endpoint <endpoint>', 'only this endpoint\'s traces: "SERVICE OPERATION", e.g. "frontend GET /checkout"')
     .addOption(new Option('--input-format <format>', 'skip detection and read every input as this format').choices([...INPUT_FORMATS]))
     .option('--no-skew-adjust', 'do not shift cross-host server spans into their client spans')
+    .option('--threads <events.log>', 'perfetto: an event log of `cpath record` of the same run: thread tracks with states, wakeups as flows (repeatable)', collect)
     .action(async (inputs: string[], flags: ExportFlags) => {
       await runExport(inputs, flags);
     });
@@ -41,6 +43,7 @@ async function runExport(inputs: string[], f: ExportFlags): Promise<void> {
         ...(f.inputFormat ? { inputFormat: f.inputFormat } : {}),
         ...(f.endpoint !== undefined ? { endpoint: f.endpoint } : {}),
         skewAdjust: f.skewAdjust,
+        ...(f.threads ? { threads: f.threads } : {}),
       },
       async (text) => {
         if (!out.write(Buffer.from(text))) await out.drained();

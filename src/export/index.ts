@@ -23,6 +23,8 @@ export interface ExportOptions {
   /** Only this endpoint's traces: `SERVICE OPERATION` (split at the first space). */
   readonly endpoint?: string;
   readonly skewAdjust?: boolean;
+  /** Event logs of `cpath record` for the same run (`--threads`): thread tracks and wakeups where a format has them. */
+  readonly threads?: readonly string[];
 }
 
 export function createExporter(to: ExportFormat): Exporter {
@@ -54,7 +56,9 @@ export async function exportFiles(opts: ExportOptions, write: (text: string) => 
   const endpoint = opts.endpoint !== undefined ? parseEndpoint(opts.endpoint) : undefined;
   if (opts.endpoint !== undefined && !endpoint) throw new InputError(`--endpoint: "${opts.endpoint}" is not "SERVICE OPERATION"`);
   const exporter = createExporter(opts.to);
-  const { report } = await analyzeFiles({
+  /** Output of `analysed` (synchronous), written with backpressure by `traces`. */
+  const pending: (string | undefined)[] = [];
+  const { report, threadSources } = await analyzeFiles({
     files: opts.files,
     ...(opts.inputFormat ? { inputFormat: opts.inputFormat } : {}),
     skewAdjust: opts.skewAdjust ?? true,
@@ -63,11 +67,15 @@ export async function exportFiles(opts: ExportOptions, write: (text: string) => 
     outliersLabel: 'auto',
     top: 0,
     keepAttributes: SPAN_FORMATS.has(opts.to),
-    traces: async (t) => {
-      if (!('analysis' in t)) return;
+    ...(opts.threads ? { threads: opts.threads } : {}),
+    analysed: (t) => {
       if (endpoint && (t.endpoint.service !== endpoint.service || t.endpoint.operation !== endpoint.operation)) return;
-      const text = exporter.trace(t);
-      if (text !== undefined && text !== '') await write(text);
+      pending.push(exporter.trace(t));
+    },
+    // Span traces come here after `analysed`: as they are, or with thread data split into threads.
+    traces: async (t) => {
+      if (!('analysis' in t) && exporter.threadPath && !(endpoint && (t.endpoint.service !== endpoint.service || t.endpoint.operation !== endpoint.operation))) exporter.threadPath(t);
+      for (const text of pending.splice(0)) if (text !== undefined && text !== '') await write(text);
     },
   });
   if (report.input.spans === 0) {
@@ -78,7 +86,7 @@ export async function exportFiles(opts: ExportOptions, write: (text: string) => 
     throw new InputError(`--endpoint: no endpoint "${endpoint.service} ${endpoint.operation}" in the input; endpoints: ${report.endpoints.map((e) => `"${e.service} ${e.operation}"`).join(', ')}`);
   }
   const filtered: AnalyzeReport = endpoint ? { ...report, endpoints: report.endpoints.filter((e) => e.service === endpoint.service && e.operation === endpoint.operation) } : report;
-  const rest = exporter.end(filtered);
+  const rest = exporter.end(filtered, threadSources);
   if (rest !== '') await write(rest);
   return filtered;
 }

@@ -5,7 +5,13 @@
 // a flow arrow from each parent to a child in another service. `ts`/`dur` are microseconds
 // (fractions down to ns) from the earliest span start, which `otherData.startUnixNano` gives.
 // Span tracks show the times as imported; the critical path's, after clock-skew adjustment.
+// With thread data (`--threads`): a process per OS process with a track per thread that the
+// critical paths ran or waited on (and each thread that woke one), its states as slices over the
+// traces' time, and every wakeup as a flow arrow from the waker's track to the wakee's.
+import { threadLanes } from '../../analysis/threads/lanes.js';
+import type { ThreadSource } from '../../analysis/threads/span-threads.js';
 import type { AttrValue, SpanInput } from '../model/span.js';
+import type { ReportTrace } from '../report/types.js';
 import { sections, type AnalysedTrace } from '../report/trace-json.js';
 import { VERSION } from '../version.js';
 import type { Exporter } from './exporter.js';
@@ -43,12 +49,28 @@ function assignLanes(slices: Slice[]): number {
 
 const plain = (v: AttrValue): unknown => JSON.parse(JSON.stringify(v, (_k, x: unknown) => (typeof x === 'bigint' ? x.toString() : x))) as unknown;
 
+/** Thread processes are numbered from here: service processes use 1, 2, 3... */
+const THREAD_PID_BASE = 1_000_000;
+
 export class PerfettoExporter implements Exporter {
   /** Service -> its slices; insertion order gives pids 2, 3... */
   private readonly byService = new Map<string, Slice[]>();
   private readonly paths: Slice[] = [];
   /** Parent-child pairs across services: [parent service, child service, child span]. */
   private readonly flows: { from: string; to: string; at: bigint; parent: Slice; child: Slice }[] = [];
+  /** With thread data: the threads on the paths (and their wakers), and the time the traces span. */
+  private readonly pathThreads = new Set<number>();
+  private window: { start: bigint; end: bigint } | undefined;
+
+  threadPath(t: ReportTrace): void {
+    for (const s of t.criticalPath) {
+      if (s.thread) this.pathThreads.add(s.thread.tid);
+      if (s.wait?.waker) this.pathThreads.add(s.wait.waker.tid);
+    }
+    const start = BigInt(t.startUnixNano);
+    const end = start + BigInt(t.durationNs);
+    this.window = this.window ? { start: start < this.window.start ? start : this.window.start, end: end > this.window.end ? end : this.window.end } : { start, end };
+  }
 
   trace(a: AnalysedTrace): undefined {
     const { trace, analysis } = a;
@@ -94,7 +116,7 @@ export class PerfettoExporter implements Exporter {
     return undefined;
   }
 
-  end(): string {
+  end(_report?: unknown, threads?: readonly ThreadSource[]): string {
     let t0: bigint | undefined;
     for (const list of [this.paths, ...this.byService.values()]) for (const s of list) if (t0 === undefined || s.start < t0) t0 = s.start;
     const base = t0 ?? 0n;
@@ -120,6 +142,50 @@ export class PerfettoExporter implements Exporter {
       events.push({ ph: 's', name: 'call', cat: 'flow', id, pid: pids.get(f.from), tid: f.parent.tid, ts });
       events.push({ ph: 'f', bp: 'e', name: 'call', cat: 'flow', id, pid: pids.get(f.to), tid: f.child.tid, ts });
     }
+    if (threads && this.window) id = this.threadTracks(threads, this.window, us, events, id);
     return `${JSON.stringify({ traceEvents: events, displayTimeUnit: 'ns', otherData: { exporter: `cpath@${VERSION}`, startUnixNano: base.toString() } })}\n`;
+  }
+
+  /**
+   * Thread tracks: pid THREAD_PID_BASE + OS pid (clear of the service pids), tid = OS tid; one
+   * slice per state segment (segments of a thread never overlap, so a track nests); a flow per
+   * wakeup, from the waker's track to the wakee's at the instant of the wakeup.
+   */
+  private threadTracks(threads: readonly ThreadSource[], w: { start: bigint; end: bigint }, us: (ns: bigint) => number, events: Record<string, unknown>[], firstId: number): number {
+    let id = firstId;
+    const named = new Set<number>();
+    for (const src of threads) {
+      const tids = [...this.pathThreads].filter((t) => src.model.threads.has(t)).sort((a, b) => a - b);
+      const from = src.names.rel(w.start);
+      const lanes = threadLanes(src.model, tids, from, from + Number(w.end - w.start));
+      const pidOf = (tid: number): number => THREAD_PID_BASE + Math.max(0, src.names.thread(tid).pid);
+      for (const lane of lanes) {
+        const t = src.names.thread(lane.tid);
+        const pid = pidOf(lane.tid);
+        if (!named.has(pid)) {
+          named.add(pid);
+          events.push({ ph: 'M', name: 'process_name', pid, tid: 0, args: { name: `${src.names.process(t.pid)} (pid ${t.pid})` } });
+          events.push({ ph: 'M', name: 'process_sort_index', pid, tid: 0, args: { sort_index: pid } });
+        }
+        events.push({ ph: 'M', name: 'thread_name', pid, tid: lane.tid, args: { name: `${t.comm} ${lane.tid}` } });
+        for (const g of lane.segments) {
+          if (g.end <= g.start) continue;
+          const s0 = src.names.unixNs(g.start);
+          events.push({ ph: 'X', name: g.state, cat: 'thread state', pid, tid: lane.tid, ts: us(s0), dur: (g.end - g.start) / 1000, args: { state: g.state } });
+        }
+        for (const wk of lane.wakes) {
+          const ts = us(src.names.unixNs(wk.t));
+          // Only task wakeups have a track to start from; interrupt wakeups are an instant on the wakee.
+          if (wk.wakerTid !== undefined && src.model.threads.has(wk.wakerTid) && this.pathThreads.has(wk.wakerTid)) {
+            id++;
+            events.push({ ph: 's', name: 'wakeup', cat: 'wakeup', id, pid: pidOf(wk.wakerTid), tid: wk.wakerTid, ts });
+            events.push({ ph: 'f', bp: 'e', name: 'wakeup', cat: 'wakeup', id, pid, tid: lane.tid, ts });
+          } else {
+            events.push({ ph: 'i', s: 't', name: `wakeup (${wk.reason}${wk.wakerTid !== undefined ? ` by tid ${wk.wakerTid}` : ''})`, cat: 'wakeup', pid, tid: lane.tid, ts });
+          }
+        }
+      }
+    }
+    return id;
   }
 }

@@ -292,6 +292,55 @@ describe('perfetto (Chrome Trace Event JSON)', () => {
     expect(starts.length).toBeGreaterThan(0);
     expect(ends).toEqual(starts);
   });
+
+  it('with --threads: thread tracks with their states, and each wakeup a flow from a running waker to the wakee becoming runnable', async () => {
+    const NP = join(ROOT, 'samples/threads/node-pool.otlp.jsonl');
+    const LOG = join(ROOT, 'samples/threads/node-pool.events.log.gz');
+    let text = '';
+    await exportFiles({ files: [NP], threads: [LOG], to: 'perfetto' }, (t) => {
+      text += t;
+    });
+    let plainText = '';
+    await exportFiles({ files: [NP], to: 'perfetto' }, (t) => {
+      plainText += t;
+    });
+    const ev = (JSON.parse(text) as { traceEvents: TraceEvent[] }).traceEvents;
+    const plain = (JSON.parse(plainText) as { traceEvents: TraceEvent[] }).traceEvents;
+    const isThread = (e: TraceEvent): boolean => e.pid >= 1_000_000;
+    // The span and critical-path tracks are the same as without thread data.
+    expect(ev.filter((e) => !isThread(e) && e.ph === 'X').length).toBe(plain.filter((e) => e.ph === 'X').length);
+    expect(plain.some(isThread)).toBe(false);
+    const names = ev.filter((e) => isThread(e) && e.ph === 'M' && e.name === 'process_name').map((e) => e.args?.['name']);
+    expect(names).toEqual([expect.stringMatching(/^node \(pid \d+\)$/)]);
+    // Per thread track: states that never overlap (exact ns), so the track nests.
+    const ns = (us: number | undefined): number => Math.round((us ?? NaN) * 1000);
+    const states = new Map<string, { s: number; e: number; name: string }[]>();
+    for (const e of ev.filter((x) => isThread(x) && x.ph === 'X')) {
+      expect(['running', 'runnable', 'sleeping', 'blocked']).toContain(e.name);
+      const k = `${e.pid}/${e.tid}`;
+      const list = states.get(k) ?? [];
+      list.push({ s: ns(e.ts), e: ns(e.ts) + ns(e.dur), name: e.name });
+      states.set(k, list);
+    }
+    expect(states.size).toBeGreaterThan(2);
+    for (const list of states.values()) {
+      list.sort((a, b) => a.s - b.s);
+      for (let i = 1; i < list.length; i++) expect(list[i]?.s).toBeGreaterThanOrEqual(list[i - 1]?.e ?? 0);
+    }
+    const at = (e: TraceEvent): { s: number; e: number; name: string } | undefined => states.get(`${e.pid}/${e.tid}`)?.find((x) => x.s <= ns(e.ts) && ns(e.ts) < x.e);
+    const starts = ev.filter((e) => e.ph === 's' && e.name === 'wakeup');
+    const finishes = new Map(ev.filter((e) => e.ph === 'f' && e.name === 'wakeup').map((e) => [e.id, e]));
+    expect(starts.length).toBeGreaterThan(10);
+    for (const s0 of starts) {
+      const f = finishes.get(s0.id);
+      expect(f).toBeDefined();
+      if (!f) continue;
+      expect(ns(f.ts)).toBe(ns(s0.ts));
+      expect(at(s0)?.name).toBe('running');
+      // The wakee's runnable slice starts at the wakeup: the flow binds to it.
+      expect(at(f)).toMatchObject({ s: ns(f.ts), name: 'runnable' });
+    }
+  });
 });
 
 describe('cpath export (CLI)', () => {
