@@ -47,14 +47,15 @@ function pathNote(c: ComponentChange | DiffComponentChange): string {
 
 export function renderDiffText(r: DiffReport): string {
   const lines: string[] = [];
+  // The sentences lead, ready to paste into a ticket; what was compared comes after them.
+  for (const e of r.endpoints) lines.push(e.summary);
+  if (r.endpoints.length === 0) lines.push('No endpoint has traces on both sides.');
+  lines.push('');
   lines.push(`cpath diff: base ${sideText(r.input.base)}`);
   lines.push(`            new  ${sideText(r.input.new)}`);
   lines.push(`shift test: Mann-Whitney U on the root durations, two-sided; significant when p < ${r.settings.alpha} and the medians differ by at least ${(r.settings.minRelativeShift * 100).toFixed(0)}%`);
   if (!r.settings.skewAdjust) lines.push('clock-skew adjustment: off');
   if (r.settings.overlapToleranceNs !== undefined) lines.push(`overlap tolerance: ${formatDuration(r.settings.overlapToleranceNs)} for every span`);
-  lines.push('');
-  for (const e of r.endpoints) lines.push(e.summary);
-  if (r.endpoints.length === 0) lines.push('No endpoint has traces on both sides.');
   for (const e of r.endpoints) {
     lines.push('');
     lines.push(...renderEndpoint(e));
