@@ -1,6 +1,7 @@
 // What the live page of `cpath serve` asks for: `GET /api/page` (the page's whole data, the
 // `PageData` the HTML report embeds) and the attribute search of `GET /api/traces?attr=`.
-import type { OutlierPolicy, TraceSummary } from '../../analysis/endpoints.js';
+import { aggregateEndpoints, type OutlierPolicy, type TraceSummary } from '../../analysis/endpoints.js';
+import { toReportEndpoint } from '../report/trace-json.js';
 import { UsageError } from '../cli/options.js';
 import type { ResourceInfo } from '../model/span.js';
 import { percentileCurve, summaryColumns } from '../report/page-data.js';
@@ -20,10 +21,12 @@ export interface AnalysisSettings {
 }
 
 /** `GET /api/page`: the live page's data over the analysed traces starting in [since, until). */
-export function livePageData(live: LiveAnalysis, store: SpanStore, settings: AnalysisSettings, sinceNs?: bigint, untilNs?: bigint, now = Date.now()): PageData {
+export function livePageData(live: LiveAnalysis, store: SpanStore, settings: AnalysisSettings, sinceNs?: bigint, untilNs?: bigint, now = Date.now(), maxTraces = PAGE_MAX_TRACES): PageData {
   const view = live.view();
-  const { picked, omitted } = newest(view.summaries.values(), PAGE_MAX_TRACES, sinceNs, untilNs);
-  const endpoints = live.endpoints(sinceNs, untilNs);
+  const { picked, omitted } = newest(view.summaries.values(), maxTraces, sinceNs, untilNs);
+  // Over the traces the heat maps draw: when older ones are left out, the statistics leave them
+  // out too (the page stays consistent, and a poll costs at most 100k traces' aggregation).
+  const endpoints = omitted > 0 ? aggregateEndpoints(picked, settings.outliers, settings.top).map(toReportEndpoint) : live.endpoints(sinceNs, untilNs);
   // The writer keeps these counts up to date itself (counting rows is slow on a big store).
   const { traces, spans } = store.counts();
   return {

@@ -3,7 +3,7 @@
 // search by attribute and by duration range on `/api/traces`.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PageData } from '../../src/report/page-types.js';
-import { PageSnapshot, newest } from '../../src/server/page-api.js';
+import { PageSnapshot, livePageData, newest } from '../../src/server/page-api.js';
 import type { TraceListEntry } from '../../src/store/span-store.js';
 import { T0, getJson, postOtlp, protoRequest, rawRequest, spanIdFor, startTestServer, traceIdFor, until, type ProtoSpan, type TestServer } from '../helpers/serve-harness.js';
 
@@ -123,6 +123,16 @@ describe('GET /api/page', () => {
     // The store's counts stay those of the whole store.
     expect(r.body.report.input.traces).toBe(N);
     expect((await getJson(`${srv.api}/api/page?since=tomorrow`)).status).toBe(400);
+  });
+
+  it('with more traces than it draws, the statistics cover exactly the traces on the heat maps', () => {
+    const settings = { skewAdjust: true, outliers: { kind: 'auto' as const }, top: 20 };
+    const page = livePageData(srv.server.live, srv.server.store, settings, undefined, undefined, Date.now(), 10);
+    expect(page.summaries.omitted).toBe(N - 10);
+    // The newest 10: traces 14..23 (trace i starts i seconds after T0).
+    expect([...page.summaries.traceId].sort()).toEqual(ids.slice(N - 10).sort());
+    expect(page.report.endpoints.reduce((n, e) => n + e.traces, 0)).toBe(10);
+    expect(page.report.input.tracesAnalysed).toBe(N);
   });
 
   it('keeps the newest traces when there are too many, and counts the rest', () => {
