@@ -78,14 +78,22 @@ export class FlameBuilder {
 
   /** One trace's stacks (root frame first) and their path ns. */
   add(stacks: readonly { frames: readonly string[]; ns: number }[], outlier: boolean): void {
-    if (outlier) this.flame.outlierTraces++;
-    else this.flame.otherTraces++;
-    const self = outlier ? this.flame.outlierSelfNs : this.flame.otherSelfNs;
-    for (const { frames, ns } of stacks) {
-      let node = 0;
-      for (const f of frames) node = this.child(node, f);
-      self[node] = (self[node] ?? 0) + ns;
-    }
+    this.countTraces(outlier ? 1 : 0, outlier ? 0 : 1);
+    for (const { frames, ns } of stacks) this.addStack(frames, outlier ? ns : 0, outlier ? 0 : ns);
+  }
+
+  /** Path ns of one call path, summed over traces already counted with `countTraces`. */
+  addStack(frames: readonly string[], outlierNs: number, otherNs: number): void {
+    let node = 0;
+    for (const f of frames) node = this.child(node, f);
+    const fl = this.flame;
+    fl.outlierSelfNs[node] = (fl.outlierSelfNs[node] ?? 0) + outlierNs;
+    fl.otherSelfNs[node] = (fl.otherSelfNs[node] ?? 0) + otherNs;
+  }
+
+  countTraces(outliers: number, others: number): void {
+    this.flame.outlierTraces += outliers;
+    this.flame.otherTraces += others;
   }
 
   result(): PageFlame {
