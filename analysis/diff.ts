@@ -3,7 +3,7 @@
 // out. Per endpoint present on both sides: the latency shift with a Mann-Whitney U test, each
 // component's mean path time per trace on each side (zeros included, so the deltas add up to the
 // change of the mean latency), components that entered or left the typical path, and call-count
-// changes; and the differential call-path stacks (folded output, later the HTML flame graph).
+// changes; and the differential call-path stacks (folded output, the HTML flame graphs).
 import { componentKey } from './endpoints.js';
 import { mannWhitneyU, type MannWhitneyResult } from './mann-whitney.js';
 import { nearestRank } from './percentiles.js';
@@ -34,8 +34,6 @@ interface EndpointAcc extends Named {
   readonly calls: Map<string, Named & { total: number }>;
   /** Per call path (frames joined by `;`, which frame names never contain): summed path ns. */
   readonly stacks: Map<string, number>;
-  /** Per frame name: the call paths of its parents (for "hidden behind a sibling"). */
-  readonly parents: Map<string, Set<string>>;
 }
 
 /** One side of a diff, aggregated; built by DiffSideBuilder. */
@@ -55,7 +53,7 @@ export class DiffSideBuilder {
     const ek = componentKey(t.service, t.operation);
     let e = this.endpoints.get(ek);
     if (!e) {
-      e = { service: t.service, operation: t.operation, durations: [], path: new Map(), calls: new Map(), stacks: new Map(), parents: new Map() };
+      e = { service: t.service, operation: t.operation, durations: [], path: new Map(), calls: new Map(), stacks: new Map() };
       this.endpoints.set(ek, e);
     }
     this.traces++;
@@ -78,10 +76,6 @@ export class DiffSideBuilder {
       if (s.ns <= 0 || s.frames.length === 0) continue;
       const key = s.frames.join(';');
       e.stacks.set(key, (e.stacks.get(key) ?? 0) + s.ns);
-      const last = s.frames[s.frames.length - 1] ?? '';
-      let ps = e.parents.get(last);
-      if (!ps) e.parents.set(last, (ps = new Set()));
-      ps.add(s.frames.slice(0, -1).join(';'));
     }
   }
 
@@ -208,7 +202,9 @@ function endpointDiff(b: EndpointAcc, n: EndpointAcc, settings: DiffSettings): E
   }
   // A branch that entered the path usually did so by outlasting a sibling that then left it:
   // pair each with the sibling (same parent call path on either side) that moved the most.
-  const parentsOf = (frame: string): Set<string> => new Set([...(b.parents.get(frame) ?? []), ...(n.parents.get(frame) ?? [])]);
+  const pb = parentPaths(b.stacks);
+  const pn = parentPaths(n.stacks);
+  const parentsOf = (frame: string): Set<string> => new Set([...(pb.get(frame) ?? []), ...(pn.get(frame) ?? [])]);
   const siblings = (x: { frame: string }, y: { frame: string }): boolean => {
     const px = parentsOf(x.frame);
     for (const p of parentsOf(y.frame)) if (px.has(p)) return true;
@@ -240,6 +236,19 @@ function endpointDiff(b: EndpointAcc, n: EndpointAcc, settings: DiffSettings): E
   }
   structure.sort((x, y) => Math.abs(y.callsPerTraceNew - y.callsPerTraceBase) - Math.abs(x.callsPerTraceNew - x.callsPerTraceBase) || byName(x, y));
   return { service: b.service, operation: b.operation, base: bl, new: nl, test, significant, changes, structure };
+}
+
+/** Per frame name: the call paths of its parents, read off the call-path keys (for "hidden behind a sibling"). */
+function parentPaths(stacks: ReadonlyMap<string, number>): Map<string, Set<string>> {
+  const out = new Map<string, Set<string>>();
+  for (const key of stacks.keys()) {
+    const cut = key.lastIndexOf(';');
+    const frame = key.slice(cut + 1);
+    let ps = out.get(frame);
+    if (!ps) out.set(frame, (ps = new Set()));
+    ps.add(cut < 0 ? '' : key.slice(0, cut));
+  }
+  return out;
 }
 
 function sideLatency(durations: readonly number[]): SideLatency {

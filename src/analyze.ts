@@ -18,7 +18,7 @@ import { Diagnostics } from './model/diagnostics.js';
 import { ResourceInterner, type SpanInput } from './model/span.js';
 import { TraceSetBuilder, type Trace } from './model/trace-builder.js';
 import type { AnalyzeReport, ReportInput, ReportSection, ReportTrace, ReportTraceDetail } from './report/types.js';
-import { toReportEndpoint, toReportTrace, type AnalysedTrace } from './report/trace-json.js';
+import { analysedTrace, toReportEndpoint, toReportTrace, type AnalysedTrace } from './report/trace-json.js';
 import { VERSION } from './version.js';
 
 export interface AnalyzeOptions {
@@ -69,6 +69,12 @@ export interface AnalyzeResult {
   readonly details?: readonly ReportTraceDetail[];
   /** Span inputs with event logs (`threads`): the thread models, for exports that draw threads. */
   readonly threadSources?: readonly ThreadSource[];
+}
+
+/** Inputs that held no span at all: the error names them and what the reader found wrong in them. */
+export function noSpansError(names: readonly string[], report: AnalyzeReport): InputError {
+  const problems = report.diagnostics.map((d) => `  ${d.code} ×${d.count}${d.example ? `: ${d.example}` : ''}`).join('\n');
+  return new InputError(`no spans found in ${names.join(', ')}${problems ? `\n${problems}` : ''}`);
 }
 
 export async function analyzeFiles(opts: AnalyzeOptions): Promise<AnalyzeResult> {
@@ -139,7 +145,7 @@ export async function analyzeFiles(opts: AnalyzeOptions): Promise<AnalyzeResult>
     retained?.set(trace.traceId, trace);
     summaries.push(summary);
     if (opts.traces === false && sources.length === 0 && !opts.analysed) continue;
-    const at: AnalysedTrace = { trace, analysis, startNs: summary.startNs, endpoint: { service: summary.service, operation: summary.operation } };
+    const at = analysedTrace(trace, analysis, summary);
     opts.analysed?.(at);
     // With thread data, each span section is split into its threads' sections (small inputs:
     // real recordings), so the trace goes out as an object, not streamed from the arrays.
@@ -205,7 +211,7 @@ export async function analyzeFiles(opts: AnalyzeOptions): Promise<AnalyzeResult>
       const analysis = trace ? analyzeTrace(trace, analysisOpts, new Diagnostics()) : undefined;
       const summary = trace && analysis ? summarizeTrace(trace, analysis, opts.groupBy, keys) : undefined;
       if (!trace || !analysis || !summary) continue;
-      const at: AnalysedTrace = { trace, analysis, startNs: summary.startNs, endpoint: { service: summary.service, operation: summary.operation } };
+      const at = analysedTrace(trace, analysis, summary);
       const d = toReportTraceDetail(at);
       if (sources.length > 0) {
         const t = withThreads(toReportTrace(at), trace, sources, []);

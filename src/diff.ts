@@ -3,9 +3,9 @@
 // DiffSideBuilder, then compute the diff (analysis/diff.ts) and the report model.
 import { InputError, type InputFormat } from '../collectors/index.js';
 import { computeDiff, DEFAULT_DIFF_SETTINGS, DiffSideBuilder, differentialStacks, type DiffModel, type DiffSettings, type DiffStack, type DiffTraceInput } from '../analysis/diff.js';
-import { ComponentKeys, summarizeTrace } from '../analysis/trace-summary.js';
+import { ComponentKeys } from '../analysis/trace-summary.js';
 import type { TraceFilter } from '../analysis/filters.js';
-import { analyzeFiles, type AnalyzeResult } from './analyze.js';
+import { analyzeFiles, noSpansError, type AnalyzeResult } from './analyze.js';
 import { frameName, pathStacks } from './export/exporter.js';
 import type { DiffReport, DiffSideInput } from './report/diff-types.js';
 import { endpointSentence } from './report/diff-text.js';
@@ -39,7 +39,7 @@ export interface DiffOptions {
 export interface DiffResult {
   readonly report: DiffReport;
   readonly model: DiffModel;
-  /** The differential call paths (folded output; the HTML flame graph later). */
+  /** The differential call paths (folded output and the HTML flame graphs). */
   readonly stacks: readonly DiffStack[];
 }
 
@@ -51,16 +51,15 @@ export async function diffInputs(opts: DiffOptions): Promise<DiffResult> {
   let baseRun: SideRun;
   let newRun: SideRun;
   const src = opts.sources;
+  const window = { ...(opts.sinceNs !== undefined ? { sinceNs: opts.sinceNs } : {}), ...(opts.untilNs !== undefined ? { untilNs: opts.untilNs } : {}) };
   if (src.kind === 'two') {
-    const window = { ...(opts.sinceNs !== undefined ? { sinceNs: opts.sinceNs } : {}), ...(opts.untilNs !== undefined ? { untilNs: opts.untilNs } : {}) };
     baseRun = await runSide(opts, src.base, window, (a) => base.add(convert.trace(a)));
     newRun = await runSide(opts, src.new, window, (a) => next.add(convert.trace(a)));
   } else {
     // One pass over the input; each trace goes to the side its start falls on.
-    const whole = { ...(opts.sinceNs !== undefined ? { sinceNs: opts.sinceNs } : {}), ...(opts.untilNs !== undefined ? { untilNs: opts.untilNs } : {}) };
     let nBase = 0;
     let nNew = 0;
-    const run = await runSide(opts, src.source, whole, (a) => {
+    const run = await runSide(opts, src.source, window, (a) => {
       if (a.startNs < src.atNs) {
         nBase++;
         base.add(convert.trace(a));
@@ -148,10 +147,7 @@ async function runSide(opts: DiffOptions, source: DiffSource, window: { sinceNs?
   });
   const r = result.report;
   const names = [...source.files, ...(source.store !== undefined ? [`store ${source.store}`] : [])];
-  if (r.input.spans === 0) {
-    const problems = r.diagnostics.map((d) => `  ${d.code} ×${d.count}${d.example ? `: ${d.example}` : ''}`).join('\n');
-    throw new InputError(`no spans found in ${names.join(', ')}${problems ? `\n${problems}` : ''}`);
-  }
+  if (r.input.spans === 0) throw noSpansError(names, r);
   const w = windowJson(window.sinceNs, window.untilNs);
   return {
     input: {
@@ -183,8 +179,7 @@ export class DiffTraceConverter {
 
   trace(a: AnalysedTrace): DiffTraceInput {
     const { trace, analysis } = a;
-    const summary = summarizeTrace(trace, analysis, undefined, this.keys);
-    const components = [...(summary?.components.values() ?? [])].map((c) => ({ service: c.service, operation: c.operation, ns: c.ns, frame: this.frame(c.service, c.operation) }));
+    const components = [...a.components.values()].map((c) => ({ service: c.service, operation: c.operation, ns: c.ns, frame: this.frame(c.service, c.operation) }));
     const calls = new Map<string, { service: string; operation: string; count: number }>();
     for (const s of trace.spans) {
       const k = this.keys.get(s.resource.service, s.name);

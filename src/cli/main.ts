@@ -2,7 +2,7 @@
 // 1 the input could not be used at all; 2 usage error.
 import { Command, CommanderError, Option } from 'commander';
 import { INPUT_FORMATS, InputError, inputSize, type InputFormat } from '../../collectors/index.js';
-import { analyzeFiles } from '../analyze.js';
+import { analyzeFiles, noSpansError } from '../analyze.js';
 import { renderText } from '../report/text.js';
 import { renderWaterfall } from '../report/waterfall.js';
 import { VERSION } from '../version.js';
@@ -141,8 +141,7 @@ async function runAnalyze(inputs: string[], f: AnalyzeFlags): Promise<void> {
       throw new InputError(`no probed function calls in ${inputs.join(', ')}${f.root !== undefined ? ` named ${f.root}` : ''}: thread-only analysis needs root calls; record with --uprobe BINARY:FUNCTION (or give the spans of the same run and --threads)`);
     }
     if (report.input.spans === 0 && report.input.threads === undefined) {
-      const problems = report.diagnostics.map((d) => `  ${d.code} ×${d.count}${d.example ? `: ${d.example}` : ''}`).join('\n');
-      throw new InputError(`no spans found in ${[...inputs, ...(f.store !== undefined ? [`store ${f.store}`] : [])].join(', ')}${problems ? `\n${problems}` : ''}`);
+      throw noSpansError([...inputs, ...(f.store !== undefined ? [`store ${f.store}`] : [])], report);
     }
     if (trace !== undefined) {
       if (!result.kept) throw new InputError(`trace ${trace} is not in the input${report.input.traces !== report.input.tracesAnalysed ? ' (or the filters excluded it)' : ''}`);

@@ -1,7 +1,7 @@
 // `cpath export` as a library call: analyse the inputs, hand each analysed trace to the chosen
 // format's exporter, write what it produces. Formats and units: see README "cpath export".
 import { InputError, type InputFormat } from '../../collectors/index.js';
-import { analyzeFiles } from '../analyze.js';
+import { analyzeFiles, noSpansError } from '../analyze.js';
 import type { AnalyzeReport } from '../report/types.js';
 import type { Exporter } from './exporter.js';
 import { FoldedExporter } from './folded.js';
@@ -58,6 +58,7 @@ export async function exportFiles(opts: ExportOptions, write: (text: string) => 
   const exporter = createExporter(opts.to);
   /** Output of `analysed` (synchronous), written with backpressure by `traces`. */
   const pending: (string | undefined)[] = [];
+  const wanted = (t: { endpoint: { service: string; operation: string } }): boolean => !endpoint || (t.endpoint.service === endpoint.service && t.endpoint.operation === endpoint.operation);
   const { report, threadSources } = await analyzeFiles({
     files: opts.files,
     ...(opts.inputFormat ? { inputFormat: opts.inputFormat } : {}),
@@ -69,19 +70,15 @@ export async function exportFiles(opts: ExportOptions, write: (text: string) => 
     keepAttributes: SPAN_FORMATS.has(opts.to),
     ...(opts.threads ? { threads: opts.threads } : {}),
     analysed: (t) => {
-      if (endpoint && (t.endpoint.service !== endpoint.service || t.endpoint.operation !== endpoint.operation)) return;
-      pending.push(exporter.trace(t));
+      if (wanted(t)) pending.push(exporter.trace(t));
     },
     // Span traces come here after `analysed`: as they are, or with thread data split into threads.
     traces: async (t) => {
-      if (!('analysis' in t) && exporter.threadPath && !(endpoint && (t.endpoint.service !== endpoint.service || t.endpoint.operation !== endpoint.operation))) exporter.threadPath(t);
+      if (!('analysis' in t) && exporter.threadPath && wanted(t)) exporter.threadPath(t);
       for (const text of pending.splice(0)) if (text !== undefined && text !== '') await write(text);
     },
   });
-  if (report.input.spans === 0) {
-    const problems = report.diagnostics.map((d) => `  ${d.code} ×${d.count}${d.example ? `: ${d.example}` : ''}`).join('\n');
-    throw new InputError(`no spans found in ${opts.files.join(', ')}${problems ? `\n${problems}` : ''}`);
-  }
+  if (report.input.spans === 0) throw noSpansError(opts.files, report);
   if (endpoint && !report.endpoints.some((e) => e.service === endpoint.service && e.operation === endpoint.operation)) {
     throw new InputError(`--endpoint: no endpoint "${endpoint.service} ${endpoint.operation}" in the input; endpoints: ${report.endpoints.map((e) => `"${e.service} ${e.operation}"`).join(', ')}`);
   }

@@ -8,7 +8,7 @@ import { analyzeTrace } from '../../analysis/trace-analysis.js';
 import { Diagnostics } from '../model/diagnostics.js';
 import { ResourceInterner, type ResourceInfo, type SpanInput } from '../model/span.js';
 import { TraceSetBuilder, type Trace } from '../model/trace-builder.js';
-import { toReportEndpoint } from '../report/trace-json.js';
+import { analysedTrace, toReportEndpoint } from '../report/trace-json.js';
 import { toReportTraceDetail } from '../report/span-json.js';
 import type { ReportEndpoint, ReportTraceDetail } from '../report/types.js';
 import type { SpanStore } from '../store/span-store.js';
@@ -256,6 +256,6 @@ export class LiveAnalysis {
     const analysis = analyzeTrace(trace, { skewAdjust: this.opts.skewAdjust, granularity: gran }, diag);
     const summary = analysis ? summarizeTrace(trace, analysis, undefined, this.keys) : undefined;
     if (!analysis || !summary) return undefined;
-    return toReportTraceDetail({ trace, analysis, startNs: summary.startNs, endpoint: { service: summary.service, operation: summary.operation } });
+    return toReportTraceDetail(analysedTrace(trace, analysis, summary));
   }
 }

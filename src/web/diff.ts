@@ -4,6 +4,7 @@
 import { h } from './dom.js';
 import { count, dur } from './format.js';
 import { renderFlame } from './flame.js';
+import { renderDiagnostics } from './tables.js';
 import type { DiffPageData } from '../report/page-types.js';
 import type { DiffEndpoint, DiffSideInput } from '../report/diff-types.js';
 import type { DiagnosticEntry } from '../model/diagnostics.js';
@@ -18,7 +19,7 @@ export function renderDiff(d: DiffPageData): HTMLElement[] {
       { class: `side ${name}` },
       h('h3', {}, `${name}: ${s.files.join(', ') || '(store)'}`),
       h('p', { class: 'counts' }, `${count(s.spans)} spans, ${count(s.tracesAnalysed)} traces analysed`),
-      diag.length === 0 ? h('p', { class: 'diagnostics clean' }, 'Diagnostics: none.') : h('table', { class: 'diagnostics' }, h('tr', {}, h('th', {}, 'code'), h('th', {}, 'count'), h('th', {}, 'what happened')), ...diag.map((x) => h('tr', { 'data-code': x.code }, h('td', {}, h('code', {}, x.code)), h('td', { class: 'num' }, count(x.count)), h('td', {}, x.message)))),
+      renderDiagnostics(diag, `Diagnostics of the ${name} run`),
     );
   const head = h(
     'header',

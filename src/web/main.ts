@@ -75,7 +75,7 @@ function show(data: PageData): void {
     h('h1', {}, data.mode === 'live' ? 'cpath live' : 'cpath report'),
     h('p', { class: 'generator' }, `${data.report.generator}${data.takenAtMs !== undefined ? `, updated ${new Date(data.takenAtMs).toISOString().slice(11, 19)} UTC` : ''}`),
     renderInputs(data.report),
-    renderDiagnostics(data.report),
+    renderDiagnostics(data.report.diagnostics),
     h('nav', {}, 'Endpoints: ', ...data.report.endpoints.map((e, i) => h('a', { href: `#endpoint-${i}` }, `${e.service} ${e.operation} (${e.traces})`))),
   );
   destroyCurves();

@@ -2,6 +2,7 @@
 import { h } from './dom.js';
 import { clock, count, dur, pct } from './format.js';
 import type { AnalyzeReport, ReportEndpoint } from '../report/types.js';
+import type { DiagnosticEntry } from '../model/diagnostics.js';
 
 export function renderInputs(r: Omit<AnalyzeReport, 'traces'>): HTMLElement {
   const files = r.input.files.map((f, i) => h('li', {}, h('code', {}, f), ` (${r.input.formats[i] ?? '?'})`));
@@ -20,14 +21,14 @@ export function renderInputs(r: Omit<AnalyzeReport, 'traces'>): HTMLElement {
   );
 }
 
-export function renderDiagnostics(r: Omit<AnalyzeReport, 'traces'>): HTMLElement {
-  if (r.diagnostics.length === 0) return h('p', { class: 'diagnostics clean' }, 'Diagnostics: none, the input was clean.');
+export function renderDiagnostics(diagnostics: readonly DiagnosticEntry[], caption = 'Diagnostics: what was repaired, skipped or unusable in the input'): HTMLElement {
+  if (diagnostics.length === 0) return h('p', { class: 'diagnostics clean' }, 'Diagnostics: none, the input was clean.');
   return h(
     'table',
     { class: 'diagnostics' },
-    h('caption', {}, 'Diagnostics: what was repaired, skipped or unusable in the input'),
+    h('caption', {}, caption),
     h('tr', {}, h('th', {}, 'code'), h('th', {}, 'count'), h('th', {}, 'what happened'), h('th', {}, 'first example')),
-    ...r.diagnostics.map((d) => h('tr', { 'data-code': d.code }, h('td', {}, h('code', {}, d.code)), h('td', { class: 'num' }, count(d.count)), h('td', {}, d.message), h('td', {}, d.example ?? ''))),
+    ...diagnostics.map((d) => h('tr', { 'data-code': d.code }, h('td', {}, h('code', {}, d.code)), h('td', { class: 'num' }, count(d.count)), h('td', {}, d.message), h('td', {}, d.example ?? ''))),
   );
 }
 

@@ -4,7 +4,9 @@
 import { describe, expect, it } from 'vitest';
 import { computeDiff, DiffSideBuilder, differentialStacks, regressions, type DiffModel } from '../../analysis/diff.js';
 import { DiffTraceConverter } from '../../src/diff.js';
-import { analyzeDsl, BASE_NS } from '../helpers/trace-dsl.js';
+import { analyzeDsl } from '../helpers/trace-dsl.js';
+import { ComponentKeys, summarizeTrace } from '../../analysis/trace-summary.js';
+import { analysedTrace } from '../../src/report/trace-json.js';
 
 const MS = 1_000_000;
 
@@ -48,10 +50,12 @@ checkout 0/50 svc=front
 function side(...texts: string[]): ReturnType<DiffSideBuilder['build']> {
   const b = new DiffSideBuilder();
   const conv = new DiffTraceConverter();
+  const keys = new ComponentKeys();
   for (const text of texts) {
     const { trace, analysis } = analyzeDsl(text, { unit: 'ms', overlapToleranceNs: 0 });
-    const root = trace.spans[analysis.root];
-    b.add(conv.trace({ trace, analysis, startNs: BASE_NS, endpoint: { service: root?.resource.service ?? '', operation: root?.name ?? '' } }));
+    const summary = summarizeTrace(trace, analysis, undefined, keys);
+    if (!summary) throw new Error('no summary');
+    b.add(conv.trace(analysedTrace(trace, analysis, summary)));
   }
   return b.build();
 }
