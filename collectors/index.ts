@@ -13,7 +13,7 @@ import { JsonLinesReader } from './json-lines.js';
 import { otlpJson } from './otlp-json.js';
 import { OtlpProtoStreamReader, decodeOtlpMessage, looksLengthPrefixed } from './otlp-proto.js';
 import { zipkinJson } from './zipkin.js';
-import type { EventLog } from './bpftrace/event-log.js';
+import type { EventLog } from '../src/model/event-log.js';
 import { looksLikeEventLog, parseEventLog } from './bpftrace/parse.js';
 
 export type { InputFormat } from './format.js';

@@ -1,14 +1,14 @@
 // `cpath analyze` as a library call: inputs -> builder -> per-trace critical paths ->
 // per-endpoint statistics -> the report model. The CLI only parses flags and renders.
 import { InputError, readInput, type InputFormat, type InputSummary } from '../collectors/index.js';
-import type { EventLog } from '../collectors/bpftrace/event-log.js';
+import type { EventLog } from './model/event-log.js';
 import { countSharedSections, decomposeSection, spanThread, type ThreadSource } from '../analysis/threads/span-threads.js';
 import { ThreadNames, analyzeRootCalls, waitTotals } from '../analysis/threads/thread-traces.js';
 import { buildThreadModel } from '../analysis/threads/timelines.js';
 import type { ThreadModel } from '../analysis/threads/types.js';
 import { toReportLanes, toThreadReportTrace, toThreadSection } from './report/thread-json.js';
 import { toReportTraceDetail } from './report/span-json.js';
-import { readStore } from '../collectors/store-input.js';
+import { readStore } from './store/store-input.js';
 import { aggregateEndpoints, type OutlierPolicy, type TraceSummary } from '../analysis/endpoints.js';
 import { ComponentKeys, summarizeTrace } from '../analysis/trace-summary.js';
 import { isEmptyFilter, matchesContent, matchesTime, type TraceFilter } from '../analysis/filters.js';
@@ -18,7 +18,8 @@ import { Diagnostics } from './model/diagnostics.js';
 import { ResourceInterner, type SpanInput } from './model/span.js';
 import { TraceSetBuilder, type Trace } from './model/trace-builder.js';
 import type { AnalyzeReport, ReportInput, ReportSection, ReportTrace, ReportTraceDetail } from './report/types.js';
-import { analysedTrace, toReportEndpoint, toReportTrace, type AnalysedTrace } from './report/trace-json.js';
+import { analysedTrace, type AnalysedTrace } from '../analysis/analysed-trace.js';
+import { toReportEndpoint, toReportTrace } from './report/trace-json.js';
 import { VERSION } from './version.js';
 
 export interface AnalyzeOptions {

@@ -6,10 +6,10 @@ import { computeDiff, DEFAULT_DIFF_SETTINGS, DiffSideBuilder, differentialStacks
 import { ComponentKeys } from '../analysis/trace-summary.js';
 import type { TraceFilter } from '../analysis/filters.js';
 import { analyzeFiles, noSpansError, type AnalyzeResult } from './analyze.js';
-import { frameName, pathStacks } from './export/exporter.js';
+import { frameName, pathStacks } from '../analysis/analysed-trace.js';
 import type { DiffReport, DiffSideInput } from './report/diff-types.js';
 import { endpointSentence } from './report/diff-text.js';
-import type { AnalysedTrace } from './report/trace-json.js';
+import type { AnalysedTrace } from '../analysis/analysed-trace.js';
 import { VERSION } from './version.js';
 
 export const DIFF_TEST = 'Mann-Whitney U, two-sided, normal approximation with tie and continuity correction (as scipy.stats.mannwhitneyu method="asymptotic")';

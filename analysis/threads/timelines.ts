@@ -46,7 +46,7 @@
 // Clock: bootToUnixNs is the exact median of the consistent anchors' (unix - boot) offsets
 // (`AN` lines and `# clock:` readings), anchorSpreadNs their max - min; -1 when there are no
 // anchors (bootToUnixNs is then 0).
-import { EventKind, type EventLog } from '../../collectors/bpftrace/event-log.js';
+import { EventKind, type EventLog } from '../../src/model/event-log.js';
 import { medianBigint } from '../../src/model/time.js';
 import type { Diagnostics } from '../../src/model/diagnostics.js';
 import type { FunctionCall, Segment, ThreadModel, ThreadState, ThreadTimeline, Wake, WaitReason } from './types.js';

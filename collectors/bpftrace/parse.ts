@@ -27,7 +27,8 @@
 import type { Diagnostics } from '../../src/model/diagnostics.js';
 import { medianBigint } from '../../src/model/time.js';
 import { clip } from '../json-document.js';
-import { EventColumns, EventKind, type Anchor, type EventLog, type EventLogHeader, type StackRecord } from './event-log.js';
+import { EventKind, EVENT_LINE, LOG_END, LOG_HEADER, LOST_LINE, type Anchor, type EventLineKind, type EventLog, type EventLogHeader, type StackRecord } from '../../src/model/event-log.js';
+import { EventColumns } from './event-log.js';
 
 const NL = 0x0a;
 const SP = 32;
@@ -38,7 +39,7 @@ const D9 = 57;
 const HALF_SECOND = 500_000_000n;
 
 /** Two-letter kind code `c0 << 8 | c1`. */
-const K = (k: string): number => (k.charCodeAt(0) << 8) | k.charCodeAt(1);
+const K = (k: EventLineKind): number => (k.charCodeAt(0) << 8) | k.charCodeAt(1);
 const K_SW = K('SW');
 const K_WK = K('WK');
 const K_WN = K('WN');
@@ -404,12 +405,12 @@ export class EventLogParser {
 
   private headerLine(line: string): void {
     const h = this.header;
-    if (line.startsWith('# cpath-events')) {
-      const v = Number.parseInt(line.slice(14).trim(), 10);
+    if (line.startsWith(LOG_HEADER)) {
+      const v = Number.parseInt(line.slice(LOG_HEADER.length).trim(), 10);
       h.version = Number.isFinite(v) ? v : 0;
       return;
     }
-    if (line.startsWith('# end')) {
+    if (line.startsWith(LOG_END)) {
       const lost = /\blost=(\d+)/.exec(line);
       const exit = /\bexit=(\S+)/.exec(line);
       h.end = { lost: lost ? Number(lost[1]) : 0, exit: exit ? (exit[1] as string) : '' };
@@ -503,7 +504,7 @@ export class EventLogParser {
   private otherLine(s: string, a: number, b: number): void {
     const line = s.slice(a, b);
     if (line.startsWith('Attaching ')) return;
-    const m = /^Lost (\d+) events\s*$/.exec(line);
+    const m = LOST_LINE.exec(line);
     if (m) {
       this.addLost(Number(m[1]));
       return;
@@ -522,7 +523,7 @@ export class EventLogParser {
       this.carry = [];
       this.lineNo++;
       const t = rest.endsWith('\r') ? rest.slice(0, -1) : rest;
-      if (t.startsWith('# end')) {
+      if (t.startsWith(LOG_END)) {
         this.headerLine(t);
       } else if (t.trim() !== '') {
         this.cutLine = `${this.file}:${this.lineNo}: the last line is cut short: ${clip(t, 100)}`;
@@ -639,8 +640,6 @@ export async function parseEventLog(chunks: AsyncIterable<Buffer>, file: string,
   return parser.end();
 }
 
-const EVENT_LINE = /^\d{1,20} (?:SW|WK|WN|EX|RN|UE|UX|US|ST|AN) \S/;
-
 /**
  * For the format dispatcher: the first lines of `head` are a cpath event log (`# cpath-events`
  * header), or bpftrace output of cpath's scripts, text or `-f json` (an `Attaching N probes...`
@@ -655,7 +654,7 @@ export function looksLikeEventLog(head: Buffer): boolean {
   for (let i = 0; i < usable && i < 20; i++) {
     const line = (lines[i] as string).replace(/\r$/, '');
     if (line.trim() === '') continue;
-    if (line.startsWith('# cpath-events')) return true;
+    if (line.startsWith(LOG_HEADER)) return true;
     if (/^Attaching \d+ probes?/.test(line)) continue;
     if (EVENT_LINE.test(line)) return true;
     if (line.startsWith('{')) {

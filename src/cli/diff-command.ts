@@ -9,7 +9,7 @@ import { renderDiffFolded } from '../report/diff-folded.js';
 import { renderDiffText } from '../report/diff-text.js';
 import { diffFlame } from '../report/page-data.js';
 import { renderPage } from '../report/html.js';
-import { frameName } from '../export/exporter.js';
+import { frameName } from '../../analysis/analysed-trace.js';
 import { formatDuration } from '../model/time.js';
 import { ExitStatus, UsageError, durationOpt, timeOpt } from './options.js';
 import { openOutput } from './output.js';

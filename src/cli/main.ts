@@ -16,7 +16,7 @@ import { addServeCommand } from './serve-command.js';
 import { addRecordCommand } from './record-command.js';
 import { addExportCommand } from './export-command.js';
 import { addDiffCommand } from './diff-command.js';
-import { RecordError } from '../record.js';
+import { RecordError } from '../record/record.js';
 import { StoreError } from '../store/span-store.js';
 import { ListenError } from '../server/serve.js';
 

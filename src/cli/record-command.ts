@@ -5,7 +5,7 @@
 // stops tracing and finishes the log; the command handles its own SIGINT (cpath does not forward
 // it). A second Ctrl-C quits at once, leaving the log without its `# end` line.
 import type { Command } from 'commander';
-import { RecordError, parseUprobe, parseUsdt, record, type RecordTarget } from '../record.js';
+import { RecordError, parseUprobe, parseUsdt, record, type RecordTarget } from '../record/record.js';
 import { UsageError, collect, durationOpt } from './options.js';
 
 interface RecordFlags {

@@ -1,8 +1,9 @@
 // Folded stacks (flamegraph.pl, speedscope, inferno...): `frame;frame;frame COUNT`, one line per
 // distinct call path, sorted. COUNT is critical-path time in integer nanoseconds; frames are
 // `service operation` from the primary root down to the span owning the path section.
-import type { AnalysedTrace } from '../report/trace-json.js';
-import { pathStacks, type Exporter } from './exporter.js';
+import type { AnalysedTrace } from '../../analysis/analysed-trace.js';
+import { pathStacks } from '../../analysis/analysed-trace.js';
+import type { Exporter } from './exporter.js';
 
 export class FoldedExporter implements Exporter {
   private readonly totals = new Map<string, number>();

@@ -4,7 +4,7 @@
 // Jaeger's OTLP ingestion writes (`span.kind`, `otel.status_code`, `error`,
 // `otel.status_description`), one process per resource (`p1`, `p2`...).
 import type { AttrValue, ResourceInfo, SpanInput } from '../model/span.js';
-import type { AnalysedTrace } from '../report/trace-json.js';
+import type { AnalysedTrace } from '../../analysis/analysed-trace.js';
 import type { Exporter } from './exporter.js';
 
 interface JaegerTag {

@@ -5,7 +5,7 @@
 // Not carried: OTLP span flags, events, instrumentation scopes (cpath does not keep them) and
 // Jaeger FOLLOWS_FROM (written as the plain parent).
 import type { AttrValue, Attributes, ResourceInfo, SpanInput, SpanKind, StatusCode } from '../model/span.js';
-import type { AnalysedTrace } from '../report/trace-json.js';
+import type { AnalysedTrace } from '../../analysis/analysed-trace.js';
 import { VERSION } from '../version.js';
 import type { Exporter } from './exporter.js';
 

@@ -12,7 +12,8 @@ import { threadLanes } from '../../analysis/threads/lanes.js';
 import type { ThreadSource } from '../../analysis/threads/span-threads.js';
 import type { AttrValue, SpanInput } from '../model/span.js';
 import type { ReportTrace } from '../report/types.js';
-import { sections, type AnalysedTrace } from '../report/trace-json.js';
+import type { AnalysedTrace } from '../../analysis/analysed-trace.js';
+import { sections } from '../report/trace-json.js';
 import { VERSION } from '../version.js';
 import type { Exporter } from './exporter.js';
 

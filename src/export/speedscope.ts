@@ -1,9 +1,10 @@
 // speedscope's file format (https://www.speedscope.app/file-format-schema.json): one `sampled`
 // profile per endpoint, each sample a critical-path call path (root first) weighted by its
 // critical-path time in nanoseconds; frames shared between profiles.
-import type { AnalysedTrace } from '../report/trace-json.js';
+import type { AnalysedTrace } from '../../analysis/analysed-trace.js';
 import { VERSION } from '../version.js';
-import { pathStacks, type Exporter } from './exporter.js';
+import { pathStacks } from '../../analysis/analysed-trace.js';
+import type { Exporter } from './exporter.js';
 
 export const SPEEDSCOPE_SCHEMA = 'https://www.speedscope.app/file-format-schema.json';
 

@@ -2,10 +2,10 @@
 // (every trace's summary, critical-path call stacks for the flame graphs), picks the traces to
 // embed in full once the report is known, and assembles the `PageData`.
 import { componentKey } from '../../analysis/endpoints.js';
-import { pathStacks, frameName } from '../export/exporter.js';
+import { frameName, pathStacks } from '../../analysis/analysed-trace.js';
 import { FlameBuilder, percentileCurve, summaryColumns, type SummaryInput } from './page-data.js';
 import type { PageData } from './page-types.js';
-import type { AnalysedTrace } from './trace-json.js';
+import type { AnalysedTrace } from '../../analysis/analysed-trace.js';
 import type { AnalyzeReport, ReportTrace, ReportTraceDetail } from './types.js';
 
 interface Collected extends SummaryInput {

@@ -1,7 +1,8 @@
 // Streams the JSON report: traces are written as they are analysed, so a report of 10k traces
 // is never one string in memory. Key order: version, generator, traces, then input,
 // diagnostics and endpoints (known only once every trace is done).
-import { TraceJsonWriter, type AnalysedTrace } from './trace-json.js';
+import type { AnalysedTrace } from '../../analysis/analysed-trace.js';
+import { TraceJsonWriter } from './trace-json.js';
 import type { AnalyzeReport, ReportTrace } from './types.js';
 
 /** Where the bytes go; write returns false when the caller should wait for `drained()`. */

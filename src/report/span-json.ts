@@ -1,6 +1,7 @@
 // One span in full for the query API.
 import type { AttrValue, Attributes, SpanInput } from '../model/span.js';
-import { toReportTrace, type AnalysedTrace } from './trace-json.js';
+import type { AnalysedTrace } from '../../analysis/analysed-trace.js';
+import { toReportTrace } from './trace-json.js';
 import type { ReportSpan, ReportTraceDetail } from './types.js';
 
 export function toReportSpan(s: SpanInput): ReportSpan {

@@ -2,24 +2,10 @@
 // text (streaming big reports: no intermediate objects per section). Both give the same JSON;
 // a test checks it.
 import type { PathSection } from '../../analysis/critical-path.js';
-import type { TraceAnalysis } from '../../analysis/trace-analysis.js';
 import type { Trace } from '../model/trace-builder.js';
-import type { ComponentTime, EndpointStats, TraceSummary } from '../../analysis/endpoints.js';
+import type { AnalysedTrace } from '../../analysis/analysed-trace.js';
+import type { EndpointStats } from '../../analysis/endpoints.js';
 import type { ReportEndpoint, ReportSection, ReportTrace } from './types.js';
-
-export interface AnalysedTrace {
-  readonly trace: Trace;
-  readonly analysis: TraceAnalysis;
-  /** Primary root start, Unix ns. */
-  readonly startNs: bigint;
-  readonly endpoint: { readonly service: string; readonly operation: string };
-  /** Critical-path time per component, as summarised for the endpoint statistics. */
-  readonly components: ReadonlyMap<string, ComponentTime>;
-}
-
-export function analysedTrace(trace: Trace, analysis: TraceAnalysis, summary: TraceSummary): AnalysedTrace {
-  return { trace, analysis, startNs: summary.startNs, endpoint: { service: summary.service, operation: summary.operation }, components: summary.components };
-}
 
 export function toReportTrace(a: AnalysedTrace): ReportTrace {
   const { trace, analysis } = a;

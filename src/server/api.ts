@@ -1,7 +1,7 @@
 // The query API of `cpath serve` (JSON over HTTP, default 127.0.0.1:4320): the questions
 // `cpath analyze` answers, over what the server has stored, while traffic flows.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { UsageError, durationOpt, positiveIntOpt, timeOpt, traceIdOpt } from '../cli/options.js';
+import { UsageError, durationOpt, positiveIntOpt, timeOpt, traceIdOpt } from '../params/values.js';
 import { PageAssetsMissing, renderPage } from '../report/html.js';
 import type { SpanStore } from '../store/span-store.js';
 import { VERSION } from '../version.js';

@@ -2,7 +2,7 @@
 // `PageData` the HTML report embeds) and the attribute search of `GET /api/traces?attr=`.
 import { aggregateEndpoints, type OutlierPolicy, type TraceSummary } from '../../analysis/endpoints.js';
 import { toReportEndpoint } from '../report/trace-json.js';
-import { UsageError } from '../cli/options.js';
+import { UsageError } from '../params/values.js';
 import type { ResourceInfo } from '../model/span.js';
 import { percentileCurve, summaryColumns } from '../report/page-data.js';
 import type { PageData } from '../report/page-types.js';

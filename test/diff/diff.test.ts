@@ -6,7 +6,7 @@ import { computeDiff, DiffSideBuilder, differentialStacks, regressions, type Dif
 import { DiffTraceConverter } from '../../src/diff.js';
 import { analyzeDsl } from '../helpers/trace-dsl.js';
 import { ComponentKeys, summarizeTrace } from '../../analysis/trace-summary.js';
-import { analysedTrace } from '../../src/report/trace-json.js';
+import { analysedTrace } from '../../analysis/analysed-trace.js';
 
 const MS = 1_000_000;
 

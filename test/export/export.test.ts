@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { analyzeFiles } from '../../src/analyze.js';
 import { EXPORT_FORMATS, exportFiles, type ExportFormat } from '../../src/export/index.js';
-import { frameName } from '../../src/export/exporter.js';
+import { frameName } from '../../analysis/analysed-trace.js';
 import { cpath } from '../helpers/cli.js';
 import { anyValue } from '../../src/export/otlp.js';
 import { SPEEDSCOPE_SCHEMA } from '../../src/export/speedscope.js';

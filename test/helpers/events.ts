@@ -1,6 +1,6 @@
 // Shared by the event-log parser and thread-timeline tests: inline event logs in µs, parsed from
 // small chunks (so every line boundary and multi-byte character is split somewhere).
-import { EVENT_KIND_NAMES, type EventLog } from '../../collectors/bpftrace/event-log.js';
+import { EVENT_KIND_NAMES, type EventLog } from '../../src/model/event-log.js';
 import { parseEventLog } from '../../collectors/bpftrace/parse.js';
 import { Diagnostics } from '../../src/model/diagnostics.js';
 

@@ -1,7 +1,8 @@
 // The streamed JSON writer and the report objects must say the same thing.
 import { describe, expect, it } from 'vitest';
 import { analyzeFiles, type AnalyzeOptions } from '../../src/analyze.js';
-import { TraceJsonWriter, addNs, toReportTrace, type AnalysedTrace } from '../../src/report/trace-json.js';
+import type { AnalysedTrace } from '../../analysis/analysed-trace.js';
+import { TraceJsonWriter, addNs, toReportTrace } from '../../src/report/trace-json.js';
 
 const base: AnalyzeOptions = { files: ['samples/shop.otlp.jsonl'], skewAdjust: true, filter: {}, outliers: { kind: 'auto' }, outliersLabel: 'auto', top: 20 };
 

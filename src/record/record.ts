@@ -39,9 +39,10 @@ import { hostname, release } from 'node:os';
 import { delimiter, join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
-import { ScriptError, buildScript, checkBinary, checkProbeName, probeWords, type UprobeSpec, type UsdtSpec } from '../collectors/bpftrace/script.js';
+import { ScriptError, buildScript, checkBinary, checkProbeName, probeWords, type UprobeSpec, type UsdtSpec } from '../../collectors/bpftrace/script.js';
+import { LOG_HEADER, LOG_VERSION, LOST_LINE, endLine, eventLineKind, headerLine, parseAnchorLine } from '../model/event-log.js';
 
-export type { UprobeSpec, UsdtSpec } from '../collectors/bpftrace/script.js';
+export type { UprobeSpec, UsdtSpec } from '../../collectors/bpftrace/script.js';
 
 export type RecordTarget = { readonly kind: 'command'; readonly argv: readonly string[] } | { readonly kind: 'pids'; readonly pids: readonly number[] };
 
@@ -337,16 +338,16 @@ export async function record(o: RecordOptions): Promise<RecordResult> {
 
   const probes = probeWords(o.uprobes, o.usdt);
   const header = [
-    '# cpath-events 1',
-    `# host: ${hostname()}`,
-    `# kernel: ${release()}`,
-    `# bpftrace: ${version}`,
-    `# command: ${o.target.kind === 'command' ? o.target.argv.map(shellQuote).join(' ') : 'attach'}`,
-    `# target-pids: ${targetPids.join(' ')}`,
-    `# scope: ${o.targetOnly ? 'target-only' : 'system'}`,
-    `# stacks: ${o.stacks ? 'on' : 'off'}`,
-    ...(clockBefore ? [`# clock: ${clockBefore.bootNs} ${clockBefore.unixNs}`] : []),
-    ...(probes.length > 0 ? [`# probes: ${probes.join(' ')}`] : []),
+    `${LOG_HEADER} ${LOG_VERSION}`,
+    headerLine('host', hostname()),
+    headerLine('kernel', release()),
+    headerLine('bpftrace', version),
+    headerLine('command', o.target.kind === 'command' ? o.target.argv.map(shellQuote).join(' ') : 'attach'),
+    headerLine('target-pids', targetPids.join(' ')),
+    headerLine('scope', o.targetOnly ? 'target-only' : 'system'),
+    headerLine('stacks', o.stacks ? 'on' : 'off'),
+    ...(clockBefore ? [headerLine('clock', `${clockBefore.bootNs} ${clockBefore.unixNs}`)] : []),
+    ...(probes.length > 0 ? [headerLine('probes', probes.join(' '))] : []),
   ];
   writeFileSync(file, `${header.join('\n')}\n`);
   const headerBytes = statSync(file).size;
@@ -455,7 +456,7 @@ export async function record(o: RecordOptions): Promise<RecordResult> {
   const clockAfter = await readClocks(env);
   const counts = await countEvents(file, headerBytes);
   if (counts.mapDumpAt !== undefined) truncateSync(file, counts.mapDumpAt);
-  appendFileSync(file, `${bt.pid !== undefined ? `# tracer-pids: ${bt.pid}\n` : ''}${clockAfter ? `# clock: ${clockAfter.bootNs} ${clockAfter.unixNs}\n` : ''}# end lost=${counts.lost} exit=${exit}\n`);
+  appendFileSync(file, [...(bt.pid !== undefined ? [headerLine('tracer-pids', String(bt.pid))] : []), ...(clockAfter ? [headerLine('clock', `${clockAfter.bootNs} ${clockAfter.unixNs}`)] : []), endLine(counts.lost, exit), ''].join('\n'));
   if (gz) {
     await pipeline(createReadStream(file), createGzip(), createWriteStream(o.output));
     rmSync(file);
@@ -532,8 +533,6 @@ interface Counts {
   mapDumpAt?: number;
 }
 
-const KINDS = new Set(['SW', 'WK', 'WN', 'EX', 'RN', 'UE', 'UX', 'US', 'AN', 'ST']);
-
 /** Counts the event lines from byte `from` on (split on \n bytes, so offsets stay exact whatever the comms contain). */
 async function countEvents(file: string, from: number): Promise<Counts> {
   const c: Counts = { events: 0, byKind: {}, lost: 0 };
@@ -551,18 +550,14 @@ async function countEvents(file: string, from: number): Promise<Counts> {
     }
     tailStart = undefined;
     tailHasMap = false;
-    const sp = l.indexOf(' ');
-    const kind = l.slice(sp + 1, sp + 3);
-    if (sp > 0 && l.charCodeAt(sp + 3) === 32 && KINDS.has(kind)) {
+    const kind = eventLineKind(l);
+    if (kind !== undefined) {
       c.events++;
       c.byKind[kind] = (c.byKind[kind] ?? 0) + 1;
-      if (kind === 'AN' && !c.firstAnchor) {
-        const m = /^(\d+) AN (\d+)\.(\d+)$/.exec(l);
-        if (m) c.firstAnchor = { bootNs: BigInt(m[1] ?? '0'), unixNs: BigInt(m[2] ?? '0') * 1_000_000_000n + BigInt((m[3] ?? '').padEnd(9, '0')) };
-      }
+      if (kind === 'AN' && !c.firstAnchor) c.firstAnchor = parseAnchorLine(l);
       return;
     }
-    const lost = /^Lost (\d+) events/.exec(l);
+    const lost = LOST_LINE.exec(l);
     if (lost) c.lost += Number(lost[1]);
   };
   for await (const c of createReadStream(file, { start: from })) {

@@ -1,8 +1,8 @@
 // `cpath analyze --store PATH`: what a `cpath serve` stored, read back as spans. Opened
 // read-only, so it works while the server keeps writing.
-import type { SpanInput } from '../src/model/span.js';
-import { SpanStore } from '../src/store/span-store.js';
-import type { ImportContext } from './format.js';
+import type { SpanInput } from '../model/span.js';
+import { SpanStore } from './span-store.js';
+import type { ImportContext } from '../../collectors/format.js';
 
 /** Emits the spans of every stored trace that may start in [sinceNs, untilNs). Returns the span count. */
 export function readStore(dir: string, ctx: Pick<ImportContext, 'resources' | 'emit'>, sinceNs?: bigint, untilNs?: bigint): number {
