@@ -1,24 +1,19 @@
 // What the live page of `cpath serve` asks for: `GET /api/page` (the page's whole data, the
 // `PageData` the HTML report embeds) and the attribute search of `GET /api/traces?attr=`.
-import { aggregateEndpoints, type OutlierPolicy, type TraceSummary } from '../../analysis/endpoints.js';
+import { aggregateEndpoints, type TraceSummary } from '../../analysis/endpoints.js';
 import { toReportEndpoint } from '../report/trace-json.js';
 import { UsageError } from '../params/values.js';
-import type { ResourceInfo } from '../model/span.js';
 import { percentileCurve, summaryColumns } from '../report/page-data.js';
 import type { PageData } from '../report/page-types.js';
 import type { AttrMatch, SpanStore, TraceCursor, TraceListEntry, TraceQuery } from '../store/span-store.js';
-import { VERSION } from '../version.js';
+import { granularityLabels, reportHeader, reportSettings, type AnalysisSettings } from '../report/header.js';
 import type { LiveAnalysis } from './live-analysis.js';
 
 /** The live page draws at most this many traces (the newest): a few MB of JSON. */
 export const PAGE_MAX_TRACES = 100_000;
 
 /** The settings of the server's analysis, as the report's `input.settings` shows them. */
-export interface AnalysisSettings {
-  readonly skewAdjust: boolean;
-  readonly outliers: OutlierPolicy;
-  readonly top: number;
-}
+export type { AnalysisSettings };
 
 /** `GET /api/page`: the live page's data over the analysed traces starting in [since, until). */
 export function livePageData(live: LiveAnalysis, store: SpanStore, settings: AnalysisSettings, sinceNs?: bigint, untilNs?: bigint, now = Date.now(), maxTraces = PAGE_MAX_TRACES): PageData {
@@ -32,15 +27,14 @@ export function livePageData(live: LiveAnalysis, store: SpanStore, settings: Ana
   return {
     mode: 'live',
     report: {
-      version: 1,
-      generator: `cpath ${VERSION}`,
+      ...reportHeader(),
       input: {
         files: [store.file],
         formats: ['cpath-store'],
         spans,
         traces,
         tracesAnalysed: picked.length + omitted,
-        settings: { skewAdjust: settings.skewAdjust, outliers: outliersLabel(settings.outliers), top: settings.top },
+        settings: reportSettings({ skewAdjust: settings.skewAdjust, outliers: settings.outliers, top: settings.top }),
         granularity: granularityLabels(view.granularity),
       },
       diagnostics: live.diag.entries(),
@@ -101,29 +95,6 @@ export function newest(all: Iterable<TraceSummary>, max: number, sinceNs?: bigin
     if (v > cut || (v === cut && ties-- > 0)) picked.push(s);
   });
   return { picked, omitted: inWindow.length - picked.length };
-}
-
-/** As `cpath analyze` labels them: a service with several instances reports the finest. */
-function granularityLabels(g: ReadonlyMap<ResourceInfo, number>): Record<string, string> {
-  const rank = (l: string): number => (l === 'none' ? 0 : l === '1us' ? 1 : 2);
-  const out: Record<string, string> = {};
-  for (const [r, ns] of g) {
-    const label = ns >= 1_000_000 ? '1ms' : ns >= 1_000 ? '1us' : 'none';
-    const prev = out[r.service];
-    out[r.service] = prev === undefined || rank(label) < rank(prev) ? label : prev;
-  }
-  return out;
-}
-
-function outliersLabel(p: OutlierPolicy): string {
-  switch (p.kind) {
-    case 'auto':
-      return 'auto';
-    case 'percentile':
-      return `p${p.p}`;
-    case 'duration':
-      return String(p.ns);
-  }
 }
 
 /** `attr=key=value` (split at the first `=`, like `--where`). */
