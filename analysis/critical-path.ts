@@ -1,4 +1,4 @@
-// The span-level walk of critical-path.md section 1: a partition of a root's window into
+// The span-level walk of docs/critical-path.md section 1: a partition of a root's window into
 // sections, each blamed on one span. Iterative (an explicit stack, so 100k-deep chains are
 // fine) and O(n log n): each parent's children are sorted once by end, the "latest end <= cursor
 // + ε" child is found by binary search, and picked children leave a union-find "previous alive"

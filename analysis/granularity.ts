@@ -1,4 +1,4 @@
-// Start-time granularity per resource (critical-path.md, "Clock granularity"): 1 ms when every
+// Start-time granularity per resource (docs/critical-path.md, "Clock granularity"): 1 ms when every
 // span start from that resource is a whole millisecond (the OpenTelemetry JS SDK stamps starts
 // with Date.now()), else 1 µs when every one is a whole microsecond, else none.
 import type { ResourceInfo } from '../src/model/span.js';

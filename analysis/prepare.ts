@@ -1,4 +1,4 @@
-// Everything the walk needs decided first (critical-path.md section 1, rules 1-4): roots,
+// Everything the walk needs decided first (docs/critical-path.md section 1, rules 1-4): roots,
 // clock-skew shifts across hosts, async children and clipping. Top-down, iterative, O(n).
 import type { Diagnostics } from '../src/model/diagnostics.js';
 import type { Trace } from '../src/model/trace-builder.js';

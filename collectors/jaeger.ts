@@ -3,7 +3,7 @@
 // such traces, or one trace object. Times are microseconds; tags are typed; OTel kind and
 // status travel as the tags `span.kind`, `otel.status_code`, `otel.status_description` and
 // `error`. Old clients did not zero-pad ids, so short hex ids are left-padded (rule 5 of
-// critical-path.md). All tags are kept as attributes, including the ones read for kind and
+// docs/critical-path.md). All tags are kept as attributes, including the ones read for kind and
 // status.
 //
 // Parent: the first CHILD_OF reference within the span's trace (or the legacy `parentSpanID`

@@ -1,5 +1,5 @@
 // The OTLP/gRPC receiver: unary `TraceService/Export` on @grpc/grpc-js, the counterpart of
-// otlp-http.ts with the status codes exporters expect (../shared/notes/otlp.md):
+// otlp-http.ts with the status codes exporters expect (docs/otlp.md):
 // INVALID_ARGUMENT for bad data, RESOURCE_EXHAUSTED over the limit, UNAVAILABLE when busy (retried),
 // UNAUTHENTICATED without the token, partial success for spans with invalid ids.
 //

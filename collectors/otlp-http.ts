@@ -1,5 +1,5 @@
 // The OTLP/HTTP receiver: `POST /v1/traces`, protobuf or JSON, gzip/deflate, answered the way
-// the exporters expect (../shared/notes/otlp.md): the reply in the request's encoding, 400 for
+// the exporters expect (docs/otlp.md): the reply in the request's encoding, 400 for
 // bad data (never retried), 413 over the limit, 503 + Retry-After when busy, partial success
 // for spans with invalid ids.
 import type { IncomingMessage, ServerResponse } from 'node:http';

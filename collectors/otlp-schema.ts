@@ -1,5 +1,5 @@
 // The OTLP trace protobuf schema (opentelemetry-proto v1.x) for protobufjs, inline: no npm
-// package ships the .proto files. Field numbers are from ../shared/notes/otlp.md.
+// package ships the .proto files. Field numbers are from docs/otlp.md.
 import protobuf from 'protobufjs';
 
 const schema = {

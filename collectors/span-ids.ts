@@ -11,7 +11,7 @@ export function readSpanIds(
   where: () => string,
   ctx: ImportContext,
 ): { traceId: string; spanId: string } | undefined {
-  // Old Jaeger and Zipkin clients wrote short ids: left-pad them (critical-path.md rule 5).
+  // Old Jaeger and Zipkin clients wrote short ids: left-pad them (docs/critical-path.md rule 5).
   const tid = normalizeId(rawTraceId, 16, true);
   if (!tid.ok) {
     ctx.diag.add('id_invalid', () => `${where()}: ${names.trace} ${show(rawTraceId)} ${describeIdProblem(tid.problem)}`);

@@ -1,7 +1,7 @@
 // Zipkin v2 JSON: an array of spans (what instrumentation posts to /api/v2/spans), an array of
 // arrays of spans (the API's list of traces, /api/v2/traces), or one span object. Times are
 // microseconds; tags are strings; 64-bit trace ids are left-padded to 128 bits (rule 5 of
-// critical-path.md).
+// docs/critical-path.md).
 //
 // Choices:
 // - A span without `kind` is a local span in Zipkin (and is what OpenTelemetry's Zipkin exporter
@@ -15,7 +15,7 @@
 //   `peer.service`, `network.peer.address` and `network.peer.port` from remoteEndpoint and
 //   `network.local.port` from localEndpoint (a tag of the same name wins).
 //
-// Shared spans (critical-path.md rule 6): with `shared: true` a SERVER span reuses the span id of
+// Shared spans (docs/critical-path.md rule 6): with `shared: true` a SERVER span reuses the span id of
 // its CLIENT span. Both must stay distinct, so the server half gets a synthesised span id, the
 // first 16 hex digits of sha256(`zipkin-shared:<traceId>:<id>`) (trace id as 32 and span id as
 // 16 lowercase hex digits), and the original id as its parent (counted as zipkin_shared_split),

@@ -1,4 +1,4 @@
-// The thread-level walk of critical-path.md section 2: a partition of a window [a, b] on one
+// The thread-level walk of docs/critical-path.md section 2: a partition of a window [a, b] on one
 // thread into sections, each blamed on one (thread, state, function) triple, walked backwards
 // from b along wakeup edges.
 //

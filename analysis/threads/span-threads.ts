@@ -1,4 +1,4 @@
-// Spans and threads together (critical-path.md section 3): each section of a span-level path
+// Spans and threads together (docs/critical-path.md section 3): each section of a span-level path
 // is decomposed by the thread-level walk over the span's thread during that section. The span
 // answer is unchanged (the sub-sections cover the section exactly); it gains depth.
 import type { SpanInput } from '../../src/model/span.js';

@@ -1,4 +1,4 @@
-// Builds the thread-level model (types.ts, critical-path.md section 2) from a parsed event log.
+// Builds the thread-level model (types.ts, docs/critical-path.md section 2) from a parsed event log.
 // Pure and iterative: one pass over the time-ordered events, a small state machine per thread.
 //
 // States: a thread is running from its switch-in (SW next) to its switch-out (SW prev). At

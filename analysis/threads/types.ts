@@ -1,4 +1,4 @@
-// Thread-level model (critical-path.md section 2): per-thread state timelines built from
+// Thread-level model (docs/critical-path.md section 2): per-thread state timelines built from
 // scheduler events, with wakeup edges and probed function calls. Times are integer ns relative
 // to the log's origin (`ThreadModel.originBootNs`), exact in a double.
 

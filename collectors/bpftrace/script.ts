@@ -1,6 +1,6 @@
 // The bpftrace program behind `cpath record`: prints the event lines of FORMAT.md (next to this
 // file). Written for bpftrace v0.17 (`args->field`, no `args.field`), see
-// ../shared/notes/bpftrace.md for the facts it relies on:
+// docs/bpftrace.md for the facts it relies on:
 //
 // - `nsecs` is CLOCK_BOOTTIME; anchors print one `nsecs` value as Unix time via strftime.
 // - The waker is current in `sched_waking`, except inside an interrupt: the interrupt context is

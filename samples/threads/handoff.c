@@ -1,5 +1,5 @@
 // handoff: one request at a time handed across three threads, the chain of
-// ../shared/notes/critical-path.md section 2 (and samples/threads/handoff.expected.md).
+// docs/critical-path.md section 2 (and samples/threads/handoff.expected.md).
 //
 //   acceptor  serve_order(): ~1 ms CPU (parse), hands the request to the worker, waits
 //   worker    validate(): ~7 ms CPU, hands the request to the db-pool thread

@@ -1,4 +1,4 @@
-// Trace and span ids: always lowercase hex, 32 / 16 digits, never all zeros (critical-path.md rule 5).
+// Trace and span ids: always lowercase hex, 32 / 16 digits, never all zeros (docs/critical-path.md rule 5).
 
 const HEX = /^[0-9a-fA-F]+$/;
 const B64 = /^[A-Za-z0-9+/_-]+={0,2}$/;

@@ -64,7 +64,7 @@ export interface SpanInput {
   readonly parentSpanId?: string;
   /**
    * How the parent reference was made: `follows-from` only for Jaeger FOLLOWS_FROM references
-   * (the child is then async to its parent, rule 4 of critical-path.md).
+   * (the child is then async to its parent, rule 4 of docs/critical-path.md).
    */
   readonly parentRef?: 'child-of' | 'follows-from';
   readonly name: string;
@@ -124,7 +124,7 @@ export function statusFromName(s: string): StatusCode | undefined {
   return k === 'unset' || k === 'ok' || k === 'error' ? k : undefined;
 }
 
-/** Host identity per critical-path.md rule 3. */
+/** Host identity per docs/critical-path.md rule 3. */
 export function hostIdentity(service: string, attrs: Attributes): string {
   for (const key of ['host.id', 'host.name', 'service.instance.id']) {
     const v = attrs[key];

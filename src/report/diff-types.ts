@@ -16,7 +16,7 @@ export interface DiffReport {
     alpha: number;
     /** ... and the medians differ by at least this fraction of the base median. */
     minRelativeShift: number;
-    /** Rule 3 of the critical-path rules (--no-skew-adjust turns it off). */
+    /** Rule 3 of docs/critical-path.md (--no-skew-adjust turns it off). */
     skewAdjust: boolean;
     /** --overlap-tolerance in ns, when given; otherwise ε is detected per resource and side. */
     overlapToleranceNs?: number;

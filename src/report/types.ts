@@ -30,7 +30,7 @@ export interface ReportInput {
   tracesAnalysed: number;
   /** The settings that change results. */
   settings: {
-    /** Rule 3 of the critical-path rules (--no-skew-adjust turns it off). */
+    /** Rule 3 of docs/critical-path.md (--no-skew-adjust turns it off). */
     skewAdjust: boolean;
     /** --overlap-tolerance in ns, when given; otherwise ε is detected per resource. */
     overlapToleranceNs?: number;

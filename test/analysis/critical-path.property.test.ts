@@ -1,4 +1,4 @@
-// Invariants of the span-level walk on random trees (critical-path.md section 1): sections
+// Invariants of the span-level walk on random trees (docs/critical-path.md section 1): sections
 // partition the root's window exactly, never overlap, each is blamed on a span whose final
 // window contains it, and the walk terminates on deep and wide traces without recursion.
 import fc from 'fast-check';

@@ -1,5 +1,5 @@
 // Golden tests for the span-level critical path: every worked example of
-// ../shared/notes/critical-path.md section 1, plus Jaeger UI's and CRISP's classic cases.
+// docs/critical-path.md section 1, plus Jaeger UI's and CRISP's classic cases.
 // Times in µs unless stated; `name start/duration`.
 import { describe, expect, it } from 'vitest';
 import { analyzeDsl, describePath } from '../helpers/trace-dsl.js';

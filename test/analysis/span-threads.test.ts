@@ -1,4 +1,4 @@
-// Which thread a span ran on (critical-path.md section 3), and the shared-thread count.
+// Which thread a span ran on (docs/critical-path.md section 3), and the shared-thread count.
 import { describe, expect, it } from 'vitest';
 import { countSharedSections, spanThread, type ThreadSource } from '../../analysis/threads/span-threads.js';
 import { ThreadNames } from '../../analysis/threads/thread-traces.js';

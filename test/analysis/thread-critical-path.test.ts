@@ -1,4 +1,4 @@
-// The thread-level critical path of ../shared/notes/critical-path.md section 2: golden tests on
+// The thread-level critical path of docs/critical-path.md section 2: golden tests on
 // hand-built thread models (test/helpers/thread-dsl.ts), a 100k-long handoff chain, and property
 // tests against a plain recursive reference implementation of the rules.
 // Timelines in the comments: `=` running, `~` runnable, `.` sleeping, `#` blocked (D), ` ` no
@@ -54,7 +54,7 @@ db-pool 103 pid=100: sleep 0-8 by worker stack=futex_wait,queue_take | block 8-3
       { tid: 103, start: 8 * MS, end: 39 * MS, state: 'blocked', function: 'query', wait: { reason: 'network' }, stack: ['io_schedule', 'pq_recv'] },
       { tid: 103, start: 39 * MS, end: 48 * MS, state: 'running', function: 'encode_row' },
     ]);
-    // The 48 ms: every millisecond blamed exactly once, durations as in the notes.
+    // The 48 ms: every millisecond blamed exactly once, durations as in docs/critical-path.md section 2.
     expect(coverage(sections, 0, 48, MS)).toEqual(new Array(48).fill(1));
     expect(sections.map((s) => (s.end - s.start) / MS)).toEqual([1, 7, 31, 9]);
   });

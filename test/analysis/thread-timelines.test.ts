@@ -1,4 +1,4 @@
-// Thread timelines from scheduler events (analysis/threads/timelines.ts, critical-path.md
+// Thread timelines from scheduler events (analysis/threads/timelines.ts, docs/critical-path.md
 // section 2). Every fixture is an inline event log in µs with its expected timelines drawn:
 //   |==run==|  running     |~runnable~|  runnable     |..sleep..|  sleeping     |xxblockedxx|  blocked
 // A segment is written `state start-end` (µs) with `<- reason [waker] [irq N]` for its wake.

@@ -1,5 +1,5 @@
 // `cpath serve` over raw HTTP: every answer the OTLP/HTTP receiver and the query API give, as
-// ../shared/notes/otlp.md says exporters expect them (status, body in the request's encoding,
+// docs/otlp.md says exporters expect them (status, body in the request's encoding,
 // headers), plus the size limits, a gzip bomb, busy, the token, CORS and API paging.
 import { randomBytes } from 'node:crypto';
 import { deflateSync, gzipSync } from 'node:zlib';
