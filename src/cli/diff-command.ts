@@ -4,7 +4,7 @@
 import { Command, Option } from 'commander';
 import { INPUT_FORMATS, type InputFormat } from '../../collectors/index.js';
 import { regressions, type RegressionThreshold } from '../../analysis/diff.js';
-import { diffInputs, type DiffSources } from '../diff.js';
+import { diffInputs, type DiffSources } from '../pipeline/diff.js';
 import { renderDiffFolded } from '../report/diff-folded.js';
 import { renderDiffText } from '../report/diff-text.js';
 import { diffFlame } from '../report/page-data.js';

@@ -2,7 +2,8 @@
 // HdrHistogram tools). The library side is src/export/.
 import { Command, Option } from 'commander';
 import { INPUT_FORMATS, type InputFormat } from '../../collectors/index.js';
-import { EXPORT_FORMATS, exportFiles, parseEndpoint, type ExportFormat } from '../export/index.js';
+import { EXPORT_FORMATS, parseEndpoint, type ExportFormat } from '../export/index.js';
+import { exportFiles } from '../pipeline/export.js';
 import { UsageError, collect } from './options.js';
 import { openOutput } from './output.js';
 

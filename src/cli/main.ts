@@ -2,7 +2,7 @@
 // 1 the input could not be used at all; 2 usage error.
 import { Command, CommanderError, Option } from 'commander';
 import { INPUT_FORMATS, InputError, inputSize, type InputFormat } from '../../collectors/index.js';
-import { analyzeFiles, noSpansError } from '../analyze.js';
+import { analyzeFiles, noSpansError } from '../pipeline/analyze.js';
 import { renderText } from '../report/text.js';
 import { renderWaterfall } from '../report/waterfall.js';
 import { VERSION } from '../version.js';
@@ -123,11 +123,10 @@ async function runAnalyze(inputs: string[], f: AnalyzeFlags): Promise<void> {
         ...(f.groupBy !== undefined ? { groupBy: f.groupBy } : {}),
         filter,
         outliers,
-        outliersLabel: outliers.kind === 'duration' ? String(outliers.ns) : f.outliers,
         top,
         ...(trace !== undefined ? { keepTrace: trace } : {}),
-        traces: json ? (t) => json.trace(t) : html ? html.reportTrace : false,
-        ...(html ? { analysed: html.analysed, details: (r: AnalyzeReport) => html.select(r, embed) } : {}),
+        traces: json ? { span: (a, split) => json.trace(split ?? a), rootCall: (t) => json.trace(t) } : html ? { span: html.analysed, rootCall: html.rootCall } : false,
+        ...(html ? { details: (r: AnalyzeReport) => html.select(r, embed) } : {}),
         onBytes: (file, b) => {
           const size = sizes.get(file);
           progress.update(`reading ${file}  ${size ? `${Math.floor((b / size) * 100)}%  ` : ''}${(b / 1e6).toFixed(0)} MB`);
@@ -141,7 +140,7 @@ async function runAnalyze(inputs: string[], f: AnalyzeFlags): Promise<void> {
       throw new InputError(`no probed function calls in ${inputs.join(', ')}${f.root !== undefined ? ` named ${f.root}` : ''}: thread-only analysis needs root calls; record with --uprobe BINARY:FUNCTION (or give the spans of the same run and --threads)`);
     }
     if (report.input.spans === 0 && report.input.threads === undefined) {
-      throw noSpansError([...inputs, ...(f.store !== undefined ? [`store ${f.store}`] : [])], report);
+      throw noSpansError([...inputs, ...(f.store !== undefined ? [`store ${f.store}`] : [])], report.diagnostics);
     }
     if (trace !== undefined) {
       if (!result.kept) throw new InputError(`trace ${trace} is not in the input${report.input.traces !== report.input.tracesAnalysed ? ' (or the filters excluded it)' : ''}`);

@@ -16,20 +16,17 @@ interface Collected extends SummaryInput {
 
 export class HtmlReportBuilder {
   private readonly traces: Collected[] = [];
-  private readonly seen = new Set<string>();
   private readonly stackIndex = new Map<string, number>();
   private readonly stackFrames: string[][] = [];
 
-  /** An analysed span trace (analyze's `analysed` callback). */
+  /** An analysed span trace. */
   readonly analysed = (a: AnalysedTrace): void => {
-    this.seen.add(a.trace.traceId);
     const stacks = pathStacks(a);
     this.add({ traceId: a.trace.traceId, service: a.endpoint.service, operation: a.endpoint.operation, startNs: a.startNs, durationNs: a.analysis.durationNs }, stacks);
   };
 
-  /** A report entry (analyze's `traces` callback): only thread-only traces are new here. */
-  readonly reportTrace = (t: AnalysedTrace | ReportTrace): void => {
-    if ('analysis' in t || this.seen.has(t.traceId)) return;
+  /** A root call of event logs without spans. */
+  readonly rootCall = (t: ReportTrace): void => {
     // No spans, so no call tree: one frame per (thread, state, function) under the root call.
     const root = frameName(t.service, t.operation);
     const stacks = t.criticalPath.map((s) => ({ frames: [root, frameName(`${s.thread?.comm ?? '?'} ${s.state ?? ''}`, s.function ?? '-')], ns: s.durationNs }));

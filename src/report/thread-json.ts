@@ -3,6 +3,9 @@
 import type { ResolvedSection, ThreadRef, ThreadTrace } from '../../analysis/threads/thread-traces.js';
 import type { ThreadSource } from '../../analysis/threads/span-threads.js';
 import { threadLanes } from '../../analysis/threads/lanes.js';
+import type { ThreadSplitSection } from '../../analysis/analysed-trace.js';
+import type { Trace } from '../model/trace-builder.js';
+import { sections } from './trace-json.js';
 import type { ReportSection, ReportThread, ReportThreadLane, ReportTrace } from './types.js';
 
 function thread(t: ThreadRef): ReportThread {
@@ -24,6 +27,17 @@ export function toThreadSection(s: ResolvedSection, span?: { spanId: string; ser
     ...(s.wait ? { wait: { reason: s.wait.reason, ...(s.wait.waker ? { waker: thread(s.wait.waker) } : {}) } } : {}),
     ...(s.stack ? { stack: [...s.stack] } : {}),
   };
+}
+
+/** A span-level path split into threads (analysis/analysed-trace.ts) as report sections: each split section becomes its thread sections, named after its span. */
+export function toSplitSections(trace: Trace, split: readonly ThreadSplitSection[]): ReportSection[] {
+  return split.flatMap(({ section, threads }) => {
+    const plain = sections(trace, [section]);
+    const sec = plain[0];
+    if (!threads || !sec) return plain;
+    const named = { spanId: sec.spanId ?? '', service: sec.service, operation: sec.operation, ...(sec.error ? { error: true } : {}) };
+    return threads.map((t) => toThreadSection(t, named));
+  });
 }
 
 export function toThreadReportTrace(t: ThreadTrace): ReportTrace {

@@ -1,10 +1,10 @@
 // The thread-level analysis end to end on the committed recordings (samples/threads/, see
 // handoff.expected.md): thread-only root calls, and spans decomposed into threads.
 import { describe, expect, it } from 'vitest';
-import { analyzeFiles, type AnalyzeOptions } from '../../src/analyze.js';
+import { analyzeFiles, type AnalyzeOptions } from '../../src/pipeline/analyze.js';
 import type { ReportTrace } from '../../src/report/types.js';
 
-const base: AnalyzeOptions = { files: [], skewAdjust: true, filter: {}, outliers: { kind: 'auto' }, outliersLabel: 'auto', top: 20 };
+const base: AnalyzeOptions = { files: [], skewAdjust: true, filter: {}, outliers: { kind: 'auto' }, top: 20 };
 const HANDOFF = 'samples/threads/handoff.events.log.gz';
 const POOL_SPANS = 'samples/threads/node-pool.otlp.jsonl';
 const POOL_EVENTS = 'samples/threads/node-pool.events.log.gz';

@@ -10,7 +10,7 @@ import { InputError } from '../../collectors/index.js';
 import { JsonDocumentReader } from '../../collectors/json-document.js';
 import { zipkinJson } from '../../collectors/zipkin.js';
 import { Diagnostics } from '../../src/model/diagnostics.js';
-import { analyzeFiles } from '../../src/analyze.js';
+import { analyzeFiles } from '../../src/pipeline/analyze.js';
 
 const SAMPLES = ['samples/shop.otlp.jsonl', 'samples/shop.otlp.pb', 'samples/shop.jaeger.json', 'samples/shop.zipkin.json', 'test/fixtures/otlp/pretty-printed.json'].map((f) => readFileSync(f));
 
@@ -40,7 +40,7 @@ describe('damaged inputs', () => {
         writeFileSync(path, out);
         runs++;
         try {
-          const { report } = await analyzeFiles({ files: [path], skewAdjust: true, filter: {}, outliers: { kind: 'auto' }, outliersLabel: 'auto', top: 20 });
+          const { report } = await analyzeFiles({ files: [path], skewAdjust: true, filter: {}, outliers: { kind: 'auto' }, top: 20 });
           for (const t of report.traces) expect(t.criticalPath.reduce((s, c) => s + c.durationNs, 0)).toBe(t.durationNs);
         } catch (e) {
           expect(e).toBeInstanceOf(InputError);

@@ -9,7 +9,7 @@ import { readInput } from '../../collectors/index.js';
 import { Diagnostics } from '../../src/model/diagnostics.js';
 import { ResourceInterner, type SpanInput } from '../../src/model/span.js';
 import { SpanStore } from '../../src/store/span-store.js';
-import { diffInputs } from '../../src/diff.js';
+import { diffInputs } from '../../src/pipeline/diff.js';
 import { cpath } from '../helpers/cli.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));

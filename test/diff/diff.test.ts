@@ -3,7 +3,7 @@
 // run. Real critical paths (analyzeDsl walks them), exact deltas.
 import { describe, expect, it } from 'vitest';
 import { computeDiff, DiffSideBuilder, differentialStacks, regressions, type DiffModel } from '../../analysis/diff.js';
-import { DiffTraceConverter } from '../../src/diff.js';
+import { DiffTraceConverter } from '../../src/pipeline/diff.js';
 import { analyzeDsl } from '../helpers/trace-dsl.js';
 import { ComponentKeys, summarizeTrace } from '../../analysis/trace-summary.js';
 import { analysedTrace } from '../../analysis/analysed-trace.js';

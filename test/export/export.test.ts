@@ -6,8 +6,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { analyzeFiles } from '../../src/analyze.js';
-import { EXPORT_FORMATS, exportFiles, type ExportFormat } from '../../src/export/index.js';
+import { analyzeFiles } from '../../src/pipeline/analyze.js';
+import { EXPORT_FORMATS, type ExportFormat } from '../../src/export/index.js';
+import { exportFiles } from '../../src/pipeline/export.js';
 import { frameName } from '../../analysis/analysed-trace.js';
 import { cpath } from '../helpers/cli.js';
 import { anyValue } from '../../src/export/otlp.js';
@@ -20,7 +21,7 @@ let dir = '';
 let base: AnalyzeReport;
 
 async function analyze(file: string): Promise<AnalyzeReport> {
-  const { report } = await analyzeFiles({ files: [file], skewAdjust: true, filter: {}, outliers: { kind: 'auto' }, outliersLabel: 'auto', top: 5 });
+  const { report } = await analyzeFiles({ files: [file], skewAdjust: true, filter: {}, outliers: { kind: 'auto' }, top: 5 });
   return report;
 }
 

@@ -8,7 +8,7 @@ import { cellColour, columnWidth, heatGrid, tracesInCells } from '../../src/web/
 import { FlameBuilder, percentileCurve, summaryColumns } from '../../src/report/page-data.js';
 import { scriptJson } from '../../src/report/html.js';
 import { HtmlReportBuilder } from '../../src/report/html-report.js';
-import { analyzeFiles } from '../../src/analyze.js';
+import { analyzeFiles } from '../../src/pipeline/analyze.js';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -151,10 +151,8 @@ describe('--format html embeds', () => {
       skewAdjust: true,
       filter: {},
       outliers: { kind: 'auto' },
-      outliersLabel: 'auto',
       top: 20,
-      traces: html.reportTrace,
-      analysed: html.analysed,
+      traces: { span: html.analysed, rootCall: html.rootCall },
       details: (r) => html.select(r, 10),
     });
     const page = html.page(report, details ?? []);

@@ -1,15 +1,15 @@
 // The streamed JSON writer and the report objects must say the same thing.
 import { describe, expect, it } from 'vitest';
-import { analyzeFiles, type AnalyzeOptions } from '../../src/analyze.js';
+import { analyzeFiles, type AnalyzeOptions } from '../../src/pipeline/analyze.js';
 import type { AnalysedTrace } from '../../analysis/analysed-trace.js';
 import { TraceJsonWriter, addNs, toReportTrace } from '../../src/report/trace-json.js';
 
-const base: AnalyzeOptions = { files: ['samples/shop.otlp.jsonl'], skewAdjust: true, filter: {}, outliers: { kind: 'auto' }, outliersLabel: 'auto', top: 20 };
+const base: AnalyzeOptions = { files: ['samples/shop.otlp.jsonl'], skewAdjust: true, filter: {}, outliers: { kind: 'auto' }, top: 20 };
 
 describe('trace JSON', () => {
   it('the streaming writer produces exactly JSON.stringify of the report entry', async () => {
     const collected: AnalysedTrace[] = [];
-    await analyzeFiles({ ...base, traces: (t) => void ('analysis' in t && collected.push(t)) });
+    await analyzeFiles({ ...base, traces: { span: (a) => void collected.push(a) } });
     expect(collected.length).toBe(130);
     const w = new TraceJsonWriter();
     for (const t of collected) expect(w.json(t)).toBe(JSON.stringify(toReportTrace(t)));

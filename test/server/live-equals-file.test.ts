@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { analyzeFiles, type AnalyzeOptions } from '../../src/analyze.js';
+import { analyzeFiles, type AnalyzeOptions } from '../../src/pipeline/analyze.js';
 import { startTestServer } from '../helpers/serve-harness.js';
 import type { ReportEndpoint } from '../../src/report/types.js';
 
@@ -24,7 +24,6 @@ const analyzeOptions = (over: Partial<AnalyzeOptions>): AnalyzeOptions => ({
   skewAdjust: true,
   filter: {},
   outliers: { kind: 'auto' },
-  outliersLabel: 'auto',
   top: 20,
   traces: false,
   ...over,

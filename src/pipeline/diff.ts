@@ -1,16 +1,18 @@
-// `cpath diff` as a library call: analyse each side with `analyzeFiles` (the same reading,
-// repairs and critical paths as `cpath analyze`), hand every analysed trace to that side's
+// `cpath diff` as a library call: analyse each side with the stages of `cpath analyze` (the same
+// reading, repairs and critical paths: read.ts, span-traces.ts), hand every analysed trace to that side's
 // DiffSideBuilder, then compute the diff (analysis/diff.ts) and the report model.
-import { InputError, type InputFormat } from '../collectors/index.js';
-import { computeDiff, DEFAULT_DIFF_SETTINGS, DiffSideBuilder, differentialStacks, type DiffModel, type DiffSettings, type DiffStack, type DiffTraceInput } from '../analysis/diff.js';
-import { ComponentKeys } from '../analysis/trace-summary.js';
-import type { TraceFilter } from '../analysis/filters.js';
-import { analyzeFiles, noSpansError, type AnalyzeResult } from './analyze.js';
-import { frameName, pathStacks } from '../analysis/analysed-trace.js';
-import type { DiffReport, DiffSideInput } from './report/diff-types.js';
-import { endpointSentence } from './report/diff-text.js';
-import type { AnalysedTrace } from '../analysis/analysed-trace.js';
-import { VERSION } from './version.js';
+import { InputError, type InputFormat } from '../../collectors/index.js';
+import { computeDiff, DEFAULT_DIFF_SETTINGS, DiffSideBuilder, differentialStacks, type DiffModel, type DiffSettings, type DiffStack, type DiffTraceInput } from '../../analysis/diff.js';
+import { ComponentKeys } from '../../analysis/trace-summary.js';
+import type { TraceFilter } from '../../analysis/filters.js';
+import { frameName, pathStacks, type AnalysedTrace } from '../../analysis/analysed-trace.js';
+import { Diagnostics } from '../model/diagnostics.js';
+import { attributesToKeep, readInputs } from './read.js';
+import { noSpansError, spanReport } from './span-report.js';
+import { SpanTraces } from './span-traces.js';
+import type { DiffReport, DiffSideInput } from '../report/diff-types.js';
+import { endpointSentence } from '../report/diff-text.js';
+import { reportHeader } from '../report/header.js';
 
 export const DIFF_TEST = 'Mann-Whitney U, two-sided, normal approximation with tie and continuity correction (as scipy.stats.mannwhitneyu method="asymptotic")';
 
@@ -84,8 +86,7 @@ export async function diffInputs(opts: DiffOptions): Promise<DiffResult> {
   const ns = next.build();
   const model = computeDiff(bs, ns, settings);
   const report: DiffReport = {
-    version: 1,
-    generator: `cpath ${VERSION}`,
+    ...reportHeader(),
     test: DIFF_TEST,
     settings: {
       alpha: settings.alpha,
@@ -129,25 +130,25 @@ interface SideRun {
 }
 
 async function runSide(opts: DiffOptions, source: DiffSource, window: { sinceNs?: bigint; untilNs?: bigint }, onTrace: (a: AnalysedTrace) => void): Promise<SideRun> {
+  const diag = new Diagnostics();
   const filter: TraceFilter = window;
-  const result: AnalyzeResult = await analyzeFiles({
-    files: source.files,
-    ...(source.store !== undefined ? { store: source.store } : {}),
-    ...(opts.inputFormat ? { inputFormat: opts.inputFormat } : {}),
-    skewAdjust: opts.skewAdjust,
-    ...(opts.overlapToleranceNs !== undefined ? { overlapToleranceNs: opts.overlapToleranceNs } : {}),
-    filter,
-    outliers: { kind: 'auto' },
-    outliersLabel: 'auto',
-    top: 0,
-    traces: (t) => {
-      // Thread-only traces (event logs) come as report objects; the diff is about spans.
-      if ('analysis' in t) onTrace(t);
+  const read = await readInputs(
+    {
+      files: source.files,
+      ...(source.store !== undefined ? { store: source.store } : {}),
+      ...(opts.inputFormat ? { inputFormat: opts.inputFormat } : {}),
+      attributeKeys: attributesToKeep(undefined, filter, false),
+      storeWindow: filter,
     },
-  });
-  const r = result.report;
+    diag,
+  );
   const names = [...source.files, ...(source.store !== undefined ? [`store ${source.store}`] : [])];
-  if (r.input.spans === 0) throw noSpansError(names, r);
+  if (read.spanCount === 0) throw noSpansError(names, diag.entries());
+  const settings = { skewAdjust: opts.skewAdjust, ...(opts.overlapToleranceNs !== undefined ? { overlapToleranceNs: opts.overlapToleranceNs } : {}), filter, outliers: { kind: 'auto' as const }, top: 0 };
+  const spans = new SpanTraces(read.traces, settings, diag);
+  for (const a of spans.analysed()) onTrace(a);
+  spans.finish();
+  const r = spanReport(source, read, spans, settings, diag);
   const w = windowJson(window.sinceNs, window.untilNs);
   return {
     input: {
