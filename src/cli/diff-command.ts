@@ -1,5 +1,5 @@
 // `cpath diff`: what changed between two runs, on the critical path. The library side is
-// src/diff.ts (analysis/diff.ts computes). Exit status: 0 done; 3 --fail-on-regression found a
+// src/pipeline/diff.ts (analysis/diff.ts computes). Exit status: 0 done; 3 --fail-on-regression found a
 // regression; 1 an input could not be used; 2 usage error.
 import { Command, Option } from 'commander';
 import { INPUT_FORMATS, type InputFormat } from '../../collectors/index.js';
