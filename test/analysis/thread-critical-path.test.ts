@@ -286,7 +286,9 @@ describe('thread critical path on a 100k-long handoff chain', () => {
       const x = s[k - 1] as ThreadSection;
       if (x.tid !== k || x.start !== k || x.end !== k + 1) throw new Error(`bad section ${k}: ${JSON.stringify(x)}`);
     }
-    expect(ms).toBeLessThan(2000);
+    // Not a performance target (that is the benchmark's): a quadratic walk would take minutes
+    // here, so a generous bound still catches it on a loaded machine.
+    expect(ms).toBeLessThan(30_000);
   });
 });
 

@@ -276,9 +276,15 @@ describe.skipIf(skip !== undefined)(`cpath record with the real bpftrace${skip !
   });
 
   it('-p PID without --duration: stops when the process exits', async () => {
-    const sleeper = spawn('sleep', ['2'], { stdio: 'ignore' });
+    // The target exits once tracing is on (a fixed sleep can end before bpftrace has attached on
+    // a loaded machine): it waits for its stdin to close.
+    const sleeper = spawn('sh', ['-c', 'read _'], { stdio: ['pipe', 'ignore', 'ignore'] });
     const out = join(dir, 'attach-exit.log');
-    const r = await cpath(['record', '-p', String(sleeper.pid), '--target-only', '-o', out]);
+    const { child, done } = startCpath(['record', '-p', String(sleeper.pid), '--target-only', '-o', out]);
+    child.stderr?.on('data', (c: Buffer) => {
+      if (c.toString('utf8').includes('tracing pid')) sleeper.stdin?.end();
+    });
+    const r = await done;
     noStack(r);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/until they exit or Ctrl-C/);
