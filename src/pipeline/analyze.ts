@@ -14,7 +14,7 @@ import { toReportTraceDetail } from '../report/span-json.js';
 import { toThreadReportTrace } from '../report/thread-json.js';
 import { toReportTrace } from '../report/trace-json.js';
 import type { AnalyzeReport, ReportSection, ReportTrace, ReportTraceDetail } from '../report/types.js';
-import { attributesToKeep, readInputs } from './read.js';
+import { attributesToKeep, readInputs, type ReadInputs } from './read.js';
 import { spanReport } from './span-report.js';
 import { SpanTraces } from './span-traces.js';
 import { ThreadSplit } from './thread-split.js';
@@ -128,7 +128,7 @@ export async function analyzeFiles(opts: AnalyzeOptions): Promise<AnalyzeResult>
 }
 
 /** Event logs without spans: the root calls are the traces. */
-async function analyzeRootCalls(opts: AnalyzeOptions, read: Parameters<typeof rootCallReport>[1], diag: Diagnostics): Promise<AnalyzeResult> {
+async function analyzeRootCalls(opts: AnalyzeOptions, read: ReadInputs, diag: Diagnostics): Promise<AnalyzeResult> {
   const r = rootCallReport(opts, read, opts, diag);
   const sink = opts.traces;
   const entries = r.picked.map(toThreadReportTrace);
