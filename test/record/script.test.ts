@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ScriptError, buildScript, probeWords, type ScriptOptions } from '../../collectors/bpftrace/script.js';
+import { EVENT_LINE_FIELDS, EVENT_LINE_KINDS } from '../../src/model/event-log.js';
 import { bpftraceSkipReason } from '../helpers/bpftrace.js';
 
 const BASE: ScriptOptions = { uprobes: [], usdt: [], stacks: false, targetOnly: false, anchorIntervalMs: 1000 };
@@ -140,5 +141,21 @@ describe.skipIf(skip !== undefined)(`buildScript compiled by the installed bpftr
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('the program and the event-log grammar', () => {
+  it('prints every kind of line the grammar has, each with the grammar\'s fields', () => {
+    const script = buildScript({ ...BASE, targetPids: [10], stacks: true, uprobes: [{ binary: '/bin/x', function: 'f' }], usdt: [{ binary: '/bin/x', provider: 'p', probe: 'q' }] });
+    const seen = new Set<string>();
+    for (const m of script.matchAll(/printf\("%llu ([A-Z]{2}) ([^"]*?)(?:\\n)?"/g)) {
+      const kind = m[1] ?? '';
+      expect(EVENT_LINE_KINDS).toContain(kind);
+      // Two comms separated by a TAB are one field of the grammar.
+      const fields = (m[2] ?? '').split(' ');
+      expect(fields.length, `${kind}: ${m[2]}`).toBe(Object.entries(EVENT_LINE_FIELDS).find(([k]) => k === kind)?.[1].length);
+      seen.add(kind);
+    }
+    expect([...seen].sort()).toEqual([...EVENT_LINE_KINDS].sort());
   });
 });
