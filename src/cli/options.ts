@@ -1,6 +1,6 @@
 // Parsing of flag values shared by commands. A bad value is a UsageError: one line, exit 2.
 import type { OutlierPolicy } from '../../analysis/endpoints.js';
-import { normalizeId } from '../model/ids.js';
+import { normalizeTextId } from '../model/ids.js';
 import { nowUnixNano, parseDuration, parseTimeArg } from '../model/time.js';
 
 /** A command finished and has said everything; only its exit status is left to return. */
@@ -39,8 +39,9 @@ export function positiveIntOpt(flag: string, v: string): number {
 }
 
 export function traceIdOpt(v: string): string {
-  const r = normalizeId(v.trim(), 16, true);
-  if (!r.ok) throw new UsageError(`--trace-id: "${v}" is not a trace id (hex, up to 32 digits)`);
+  // Opaque ids (Jaeger's `trace-123`) map as the importers map them.
+  const r = normalizeTextId(v.trim(), 16);
+  if (!r.ok) throw new UsageError(`--trace-id: "${v}" is not a trace id (hex, up to 32 digits, or the text id a Jaeger or Zipkin file uses)`);
   return r.id;
 }
 
