@@ -10,7 +10,7 @@ import { toReportLanes, toThreadReportTrace, toThreadSection } from './report/th
 import { toReportTraceDetail } from './report/span-json.js';
 import { readStore } from '../collectors/store-input.js';
 import { aggregateEndpoints, type OutlierPolicy, type TraceSummary } from '../analysis/endpoints.js';
-import { ComponentKeys, summarizeTrace } from '../analysis/trace-summary.js';
+import { ComponentKeys, groupValue, noKeyGroup, summarizeTrace, type GroupBy } from '../analysis/trace-summary.js';
 import { isEmptyFilter, matchesContent, matchesTime, type TraceFilter } from '../analysis/filters.js';
 import { detectGranularity } from '../analysis/granularity.js';
 import { analyzeTrace, type TraceAnalysis } from '../analysis/trace-analysis.js';
@@ -118,6 +118,9 @@ export async function analyzeFiles(opts: AnalyzeOptions): Promise<AnalyzeResult>
   built.length = 0;
   const analysisOpts = { skewAdjust: opts.skewAdjust, granularity, ...(opts.overlapToleranceNs !== undefined ? { overlapToleranceNs: opts.overlapToleranceNs } : {}) };
 
+  const groupBy = opts.groupBy !== undefined ? groupingOf(opts.groupBy, queue) : undefined;
+  /** Analysed traces whose root lacks the --group-by attribute. */
+  let ungrouped = 0;
   const keys = new ComponentKeys();
   const summaries: TraceSummary[] = [];
   const reportTraces: ReportTrace[] = [];
@@ -135,12 +138,14 @@ export async function analyzeFiles(opts: AnalyzeOptions): Promise<AnalyzeResult>
     }
     const analysis = analyzeTrace(trace, analysisOpts, diag);
     if (!analysis) continue;
-    const summary = summarizeTrace(trace, analysis, opts.groupBy, keys);
+    const summary = summarizeTrace(trace, analysis, groupBy, keys);
     if (!summary) continue;
     if (filtering && !matchesTime(summary.startNs, opts.filter)) {
       excluded++;
       continue;
     }
+    const root = trace.spans[analysis.root];
+    if (groupBy && root && groupValue(root, groupBy.key) === undefined) ungrouped++;
     if (opts.keepTrace === trace.traceId) kept = { trace, analysis };
     retained?.set(trace.traceId, trace);
     summaries.push(summary);
@@ -163,6 +168,16 @@ export async function analyzeFiles(opts: AnalyzeOptions): Promise<AnalyzeResult>
     if (shared > 0) diag.add('thread_shared', `${shared} critical-path sections ran on a thread (e.g. an event loop) that served another trace's spans at the same time: their thread-level split is shared between those traces, not exclusive`, shared);
   }
   if (excluded > 0) diag.add('filter_excluded', `${excluded} of ${traceCount} traces did not match the filters`, excluded);
+  if (groupBy && ungrouped > 0) {
+    const { key, fallback } = groupBy;
+    diag.add(
+      'group_by_missing',
+      fallback === 'operation'
+        ? `--group-by ${key}: no root span has this attribute (${ungrouped} of ${summaries.length} analysed traces' roots lack it); endpoints are grouped by root operation instead`
+        : `--group-by ${key}: ${ungrouped} of ${summaries.length} analysed traces' root spans lack this attribute; they are grouped under "${noKeyGroup(key)}"`,
+      ungrouped,
+    );
+  }
 
   const endpoints = aggregateEndpoints(summaries, opts.outliers, opts.top);
   const gran: Record<string, string> = {};
@@ -209,7 +224,7 @@ export async function analyzeFiles(opts: AnalyzeOptions): Promise<AnalyzeResult>
       const trace = retained.get(id);
       // Analysed again, exactly as before; its diagnostics were counted the first time.
       const analysis = trace ? analyzeTrace(trace, analysisOpts, new Diagnostics()) : undefined;
-      const summary = trace && analysis ? summarizeTrace(trace, analysis, opts.groupBy, keys) : undefined;
+      const summary = trace && analysis ? summarizeTrace(trace, analysis, groupBy, keys) : undefined;
       if (!trace || !analysis || !summary) continue;
       const at = analysedTrace(trace, analysis, summary);
       const d = toReportTraceDetail(at);
@@ -307,6 +322,18 @@ async function analyzeThreadsOnly(opts: AnalyzeOptions, models: readonly ThreadM
     }
   }
   return { report, inputs, chains, ...(details ? { details } : {}) };
+}
+
+/** --group-by KEY: roots without KEY go to `(no KEY)`, unless no parentless span of the input has KEY at all. */
+function groupingOf(key: string, traces: readonly (Trace | undefined)[]): GroupBy {
+  for (const t of traces) {
+    if (!t) continue;
+    for (let i = 0; i < t.spans.length; i++) {
+      const s = t.spans[i];
+      if (t.parent[i] === -1 && s && groupValue(s, key) !== undefined) return { key, fallback: 'no-key-group' };
+    }
+  }
+  return { key, fallback: 'operation' };
 }
 
 /** Traces by their primary root's start (the earliest parentless span), then id. */

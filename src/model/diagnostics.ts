@@ -29,6 +29,7 @@ export const DIAGNOSTIC_CODES = {
   link_invalid: { severity: 'warning', message: 'span references (links) with a malformed trace or span id were dropped' },
   duration_missing: { severity: 'warning', message: 'Zipkin spans without a duration were given zero duration' },
   jaeger_process_missing: { severity: 'warning', message: "Jaeger spans whose processID names no process of their trace got service unknown_service" },
+  group_by_missing: { severity: 'warning', message: 'traces whose root span (and its resource) lack the --group-by attribute: grouped under "(no KEY)", or by operation when no root has it' },
   filter_excluded: { severity: 'info', message: 'traces excluded by the filters given on the command line' },
   events_lost: { severity: 'data-loss', message: 'kernel events bpftrace reported lost (Lost N events): timelines around them may be wrong' },
   event_unparsable: { severity: 'data-loss', message: 'event log lines that are not a known event, header or bpftrace message were skipped' },

@@ -42,8 +42,10 @@ describe.skipIf(skip !== undefined)('HTML waterfall of a two-level async subtree
     await w.page.waitForSelector('#trace-view .waterfall');
     const bars = await w.page.$$eval('#trace-view .span-row[data-span-id]', (rows) =>
       rows.map((r) => {
-        const bar = r.querySelector<HTMLElement>('.span-bar');
-        return [r.getAttribute('data-span-id')?.slice(-1), bar?.style.left, bar?.style.width];
+        // The inline style as written: `left:X%;width:Y%`.
+        const style = r.querySelector('.span-bar')?.getAttribute('style') ?? '';
+        const [left, width] = [/left:\s*([^;]+)/.exec(style)?.[1], /width:\s*([^;]+)/.exec(style)?.[1]];
+        return [r.getAttribute('data-span-id')?.slice(-1), left, width];
       }),
     );
     // left = start / 40 ms, width = duration / 40 ms.

@@ -121,3 +121,45 @@ describe('a two-level async subtree', () => {
     ]);
   });
 });
+
+describe('--group-by KEY when not every root has KEY', () => {
+  // Three traces, all roots of service web: two carry http.route /users/:id, the health check
+  // has none (only its child has one, which does not count: the root names the endpoint).
+  const input = 'test/fixtures/inputs/group-by-some-roots.json';
+  interface Out {
+    endpoints: { service: string; operation: string; traces: number }[];
+    diagnostics: { code: string; severity: string; count: number; example?: string }[];
+    traces: { endpoint: { operation: string } }[];
+  }
+  const run = async (key: string): Promise<Out> => {
+    const r = await cpath(['analyze', input, '--group-by', key, '--format', 'json']);
+    expect(r.stderr).toBe('');
+    return JSON.parse(r.stdout) as Out;
+  };
+
+  it('puts the roots without KEY in a visible (no KEY) group and counts them in the diagnostics', async () => {
+    const out = await run('http.route');
+    expect(out.endpoints.map((e) => [e.service, e.operation, e.traces])).toEqual([
+      ['web', '/users/:id', 2],
+      ['web', '(no http.route)', 1],
+    ]);
+    expect(out.traces.map((t) => t.endpoint.operation)).toEqual(['/users/:id', '/users/:id', '(no http.route)']);
+    expect(out.diagnostics.map((d) => [d.code, d.severity, d.count, d.example])).toEqual([
+      ['group_by_missing', 'warning', 1, `--group-by http.route: 1 of 3 analysed traces' root spans lack this attribute; they are grouped under "(no http.route)"`],
+    ]);
+  });
+
+  it('groups by operation when no root has KEY, and says so with how many roots lacked it', async () => {
+    const out = await run('htp.route');
+    expect(out.endpoints.map((e) => [e.operation, e.traces])).toEqual([
+      ['get /health', 1],
+      ['get /users/1', 1],
+      ['get /users/2', 1],
+    ]);
+    expect(out.diagnostics.map((d) => [d.code, d.count, d.example])).toEqual([
+      ['group_by_missing', 3, "--group-by htp.route: no root span has this attribute (3 of 3 analysed traces' roots lack it); endpoints are grouped by root operation instead"],
+    ]);
+    const text = await cpath(['analyze', input, '--group-by', 'htp.route']);
+    expect(text.stdout).toContain('warning   group_by_missing ×3');
+  });
+});
