@@ -102,7 +102,7 @@ describe('cpath analyze: text report', () => {
     expect(lines.indexOf('frontend  GET /checkout   100 traces')).toBeLessThan(lines.indexOf('frontend  GET /product   30 traces'));
     expect(lines).toContain('  outliers  2 at or above 162 ms, slowest first:');
     expect(lines).toContain('  outliers  none at or above 24.8 ms');
-    expect(r.stdout).toContain('a720343039b8d87822bd71032b17c798     175 ms  at 10:00:30.792  dominant: inventory db.query 140 ms');
+    expect(r.stdout).toContain('a720343039b8d87822bd71032b17c798     175 ms  at 2026-11-20T10:00:30.792Z  dominant: inventory db.query 140 ms');
     expect(lines).toContain('diagnostics:');
     expect(r.stdout).toMatch(/^ {2}info {6}child_async ×97: /m);
     expect(r.stdout).toMatch(/^ {2}info {6}clock_skew_shifted ×100: /m);
