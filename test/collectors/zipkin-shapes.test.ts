@@ -129,3 +129,12 @@ describe('zipkin importer on the shapes of real data', () => {
     expect(endpointLabel(undefined)).toBe('@');
   });
 });
+
+describe('Zipkin v1 through the dispatcher', () => {
+  it('is recognised as zipkin by its content and read like the direct import', async () => {
+    const { importPath } = await import('../helpers/import.js');
+    const got = await importPath(new URL('../fixtures/zipkin/zipkin-v1.json', import.meta.url).pathname);
+    expect(got.summary).toMatchObject({ format: 'zipkin', detectedBy: 'content', spans: 4 });
+    expect(got.spans.map(row)).toEqual(importFixture('zipkin-v1.json').spans.map(row));
+  });
+});

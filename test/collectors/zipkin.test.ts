@@ -192,7 +192,7 @@ describe('zipkin importer', () => {
     expect(zipkinJson.flush([3])).toBe(true);
     expect(zipkinJson.flush([3, 0])).toBe(false);
 
-    for (const name of ['shared-server-half.json', 'list-of-traces.json', 'missing-duration.json', 'invalid-ids.json']) {
+    for (const name of ['shared-server-half.json', 'list-of-traces.json', 'missing-duration.json', 'invalid-ids.json', 'envoy-shared-root.json', 'fragments-of-one-span.json', 'shared-id-on-several-hosts.json', 'zipkin-v1.json', 'async-subtree-two-levels.json']) {
       const whole = importFixture(name);
       const { ctx, spans, diag } = collect(name);
       const reader = new JsonDocumentReader(zipkinJson, name, diag, (v, src) => zipkinJson.handleValue(v, src, ctx));
