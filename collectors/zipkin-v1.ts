@@ -101,6 +101,10 @@ export function v1ToV2(s: JsonObject): JsonObject[] {
     const dur = owner && ownDur !== undefined ? ownDur : t0 !== undefined && t1 !== undefined ? t1 - t0 : undefined;
     if (ts !== undefined) o['timestamp'] = ts;
     if (dur !== undefined) o['duration'] = dur;
+    // The core annotations travel along: a side reported in two pieces (cs, then cr) gets its
+    // times from them once the pieces are merged (coreTimes).
+    const core = [start, end].flatMap((a) => (a !== undefined && micros(a.timestamp) !== undefined ? [{ timestamp: a.timestamp, value: a.value }] : []));
+    if (core.length > 0) o['annotations'] = core;
     return o;
   };
   const out: Record<string, unknown>[] = [];
@@ -138,4 +142,23 @@ export function describeV1(s: JsonObject, pieces: readonly JsonObject[]): string
     .filter((v) => CORE.has(v));
   const kinds = pieces.map((p) => `${p['shared'] === true ? 'shared ' : ''}${asString(p['kind']) ?? 'local'}`);
   return `v1 span${core.length > 0 ? ` with ${core.join(', ')}` : ' without core annotations'} -> ${kinds.join(' + ')}`;
+}
+
+const CORE_PAIRS: Record<string, readonly [string, string]> = { CLIENT: ['cs', 'cr'], SERVER: ['sr', 'ss'] };
+
+/**
+ * Timestamp and duration from a merged span's core annotations, where the span has none of its
+ * own: a v1 side reported in pieces (cs in one, cr in the other) only has both once merged.
+ */
+export function coreTimes(s: JsonObject): { timestamp?: number; duration?: number } {
+  const pair = CORE_PAIRS[asString(s['kind']) ?? ''];
+  if (pair === undefined) return {};
+  const anns = asArray(s['annotations']) ?? [];
+  const find = (v: string): number | undefined => {
+    for (const a of anns) if (isObject(a) && a['value'] === v) return micros(a['timestamp']);
+    return undefined;
+  };
+  const t0 = find(pair[0]);
+  const t1 = find(pair[1]);
+  return { ...(t0 !== undefined ? { timestamp: t0 } : {}), ...(t0 !== undefined && t1 !== undefined ? { duration: t1 - t0 } : {}) };
 }

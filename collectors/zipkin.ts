@@ -58,7 +58,7 @@ import {
 } from '../src/model/span.js';
 import { microsToNanos } from '../src/model/time.js';
 import { readRefId, readSpanIds } from './span-ids.js';
-import { describeV1, isV1Span, v1ToV2 } from './zipkin-v1.js';
+import { coreTimes, describeV1, isV1Span, v1ToV2 } from './zipkin-v1.js';
 import type { ImportContext, JsonFormat } from './format.js';
 
 /** One span as reported, or several pieces of it merged. */
@@ -224,7 +224,7 @@ function mergePieces(a: JsonObject, b: JsonObject): JsonObject {
 
 /** One (merged) fragment as a span with its original ids; undefined (counted) when it cannot be placed in time. */
 function toSpan(f: Fragment, ctx: ImportContext): Converted | undefined {
-  const s = f.json;
+  const s = withCoreTimes(f.json);
   const where = whereOf(s, f.label, f.src);
   const name = asString(s['name']) ?? '';
   const time = timeRange(s['timestamp'], s['duration']);
@@ -284,6 +284,17 @@ function toSpan(f: Fragment, ctx: ImportContext): Converted | undefined {
     source: f.src,
   };
   return { span, shared: s['shared'] === true && kind === 'server', endpoint: endpointLabel(local), ip: host, where };
+}
+
+/** Fills a missing timestamp or duration from the core annotations (v1 sides merged from pieces). */
+function withCoreTimes(s: JsonObject): JsonObject {
+  const hasTs = present(s['timestamp']);
+  const hasDur = s['duration'] !== undefined && s['duration'] !== null;
+  if (hasTs && hasDur) return s;
+  const core = coreTimes(s);
+  // A duration only counts with the start it was measured from.
+  if (hasTs) return core.duration !== undefined && core.timestamp === s['timestamp'] ? { ...s, duration: core.duration } : s;
+  return core.timestamp !== undefined ? { ...s, ...core } : s;
 }
 
 /** Gives shared server halves their ids and parents, and re-parents their server-side children (see the top of this file). */

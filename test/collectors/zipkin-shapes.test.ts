@@ -123,6 +123,34 @@ describe('zipkin importer on the shapes of real data', () => {
     ]);
   });
 
+  it('merges v1 pieces of one span (cs, then cr, then the server side) into a client span and its shared server half', () => {
+    // µs after T0   0    100            900 1000
+    // call          |=====================|      web: cs at 0 in piece 1, cr at 1000 in piece 2 (no span timestamp: v1 clients in pieces)
+    // call (srv)         |=============|         api: sr 100, ss 900, piece 3
+    const { ctx, spans, diag } = collect('v1.json');
+    const web = { serviceName: 'web', ipv4: '10.6.0.1' };
+    const api = { serviceName: 'api', ipv4: '10.6.0.2' };
+    const piece = (anns: [number, string, Record<string, string>][]): Record<string, unknown> => ({
+      traceId: 'f1',
+      id: 'e1',
+      name: 'call',
+      annotations: anns.map(([t, value, endpoint]) => ({ timestamp: 1700000000000000 + t, value, endpoint })),
+      binaryAnnotations: [],
+    });
+    zipkinJson.handleValue([piece([[0, 'cs', web]]), piece([[1000, 'cr', web]]), piece([[100, 'sr', api], [900, 'ss', api]])], { file: 'v1.json', offset: 0 }, ctx);
+    zipkinJson.finish?.(ctx);
+    const tid = '000000000000000000000000000000f1';
+    expect(spans.map(row)).toEqual([
+      '00000000000000e1 < - client "call" web@10.6.0.1 +0µs 1000µs unset',
+      `${sharedServerId(tid, '00000000000000e1', 'api@10.6.0.2')} < 00000000000000e1 server "call" api@10.6.0.2 +100µs 800µs unset`,
+    ]);
+    expect(diagTable(diag).map(([c, n]) => [c, n])).toEqual([
+      ['zipkin_fragments_merged', 1],
+      ['zipkin_shared_split', 1],
+      ['zipkin_v1_converted', 3],
+    ]);
+  });
+
   it('names the endpoint of a shared half as service@ip:port', () => {
     expect(endpointLabel({ serviceName: 'a', ipv4: '10.0.0.1', port: 80 })).toBe('a@10.0.0.1:80');
     expect(endpointLabel({ serviceName: 'a', ipv6: '::1' })).toBe('a@::1');
