@@ -184,7 +184,12 @@ function importSpan(s: unknown, label: string, src: SourceRef, ctx: ImportContex
     const local = isObject(piece['localEndpoint']) ? piece['localEndpoint'] : undefined;
     const key = `${ids.traceId}:${ids.spanId}\u0000${asString(piece['kind']) ?? ''}\u0000${piece['shared'] === true}\u0000${endpointLabel(local)}`;
     const f = state.byKey.get(key);
-    if (f !== undefined) {
+    if (f !== undefined && f.pieces === 1 && JSON.stringify(f.json) === JSON.stringify(piece)) {
+      // The same piece again is a resend, not a fragment.
+      const there = formatSource(f.src);
+      const which = there === formatSource(src) ? 'repeats an earlier one in the same record' : `repeats the one at ${there}`;
+      ctx.diag.add('span_duplicate', () => `${where()}: span ${ids.spanId} of trace ${ids.traceId} ${which}; the first was kept`);
+    } else if (f !== undefined) {
       f.json = mergePieces(f.json, piece);
       f.pieces++;
     } else {

@@ -151,6 +151,15 @@ describe('zipkin importer on the shapes of real data', () => {
     ]);
   });
 
+  it('counts an exact resend of a span as a duplicate, not as a fragment', () => {
+    const { ctx, spans, diag } = collect('r.json');
+    const s = { traceId: 'ab', id: 'cd', name: 'x', timestamp: 1700000000000000, duration: 10, localEndpoint: { serviceName: 'svc' } };
+    zipkinJson.handleValue([s, s], { file: 'r.json', offset: 0 }, ctx);
+    zipkinJson.finish?.(ctx);
+    expect(spans).toHaveLength(1);
+    expect(diagTable(diag)).toEqual([['span_duplicate', 1, 'r.json@0: span 1 ("x"): span 00000000000000cd of trace 000000000000000000000000000000ab repeats an earlier one in the same record; the first was kept']]);
+  });
+
   it('names the endpoint of a shared half as service@ip:port', () => {
     expect(endpointLabel({ serviceName: 'a', ipv4: '10.0.0.1', port: 80 })).toBe('a@10.0.0.1:80');
     expect(endpointLabel({ serviceName: 'a', ipv6: '::1' })).toBe('a@::1');
