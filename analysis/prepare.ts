@@ -18,10 +18,14 @@ export interface PreparedTrace {
   readonly primaryRoot: number;
   /** Other parentless spans (orphans whose parent is missing, extra roots), by start time. */
   readonly otherRoots: readonly number[];
-  /** Final window of each span after skew shift and clipping, relative to trace.baseNs. */
+  /**
+   * Final window of each span relative to trace.baseNs: for spans on their root's walk
+   * (eligible), after skew shift and clipping; for async spans and everything under them, their
+   * real skew-shifted times (never clipped: nothing is measured against them).
+   */
   readonly ws: Float64Array;
   readonly we: Float64Array;
-  /** Skew shift applied to each span (0 for most). */
+  /** Skew shift applied to each span (0 for most), async subtrees included. */
   readonly shift: Float64Array;
   /** 1 when the span takes part in its root's walk: reachable, not async, not under an async child. */
   readonly eligible: Uint8Array;
@@ -65,6 +69,8 @@ export function prepareTrace(trace: Trace, opts: PrepareOptions, diag: Diagnosti
       const p = queue[head++];
       const ps = spans[p];
       if (!ps) continue;
+      // Under an async span: skew only, so that the subtree can be drawn where it really ran.
+      const underAsync = eligible[p] !== 1;
       for (let k = childOffset[p]; k < childOffset[p + 1]; k++) {
         const c = childIndex[k];
         const cs = spans[c];
@@ -90,6 +96,12 @@ export function prepareTrace(trace: Trace, opts: PrepareOptions, diag: Diagnosti
         // Rule 4: async children and clipping.
         const s0 = start[c] + sh;
         const e0 = end[c] + sh;
+        if (underAsync) {
+          ws[c] = s0;
+          we[c] = e0;
+          queue[tail++] = c;
+          continue;
+        }
         const reason =
           cs.kind === 'consumer' && ps.kind === 'producer'
             ? 'consumer of a producer'
@@ -104,6 +116,7 @@ export function prepareTrace(trace: Trace, opts: PrepareOptions, diag: Diagnosti
           diag.add('child_async', () => `${formatSource(cs.source)}: span ${cs.spanId} "${cs.name}" in trace ${trace.traceId}: ${reason}`);
           ws[c] = s0;
           we[c] = e0;
+          queue[tail++] = c;
           continue;
         }
         const cs0 = Math.max(s0, ws[p]);

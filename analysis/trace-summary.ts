@@ -1,6 +1,6 @@
 // One analysed trace -> what cross-trace aggregation needs of it (endpoint, start, duration,
 // critical-path time per component). Shared by `cpath analyze` and the live server.
-import { stringifyAttr } from '../src/model/span.js';
+import { stringifyAttr, type AttrValue, type SpanInput } from '../src/model/span.js';
 import type { Trace } from '../src/model/trace-builder.js';
 import { componentKey, type ComponentTime, type TraceSummary } from './endpoints.js';
 import type { TraceAnalysis } from './trace-analysis.js';
@@ -21,15 +21,37 @@ export class ComponentKeys {
   }
 }
 
+/** `--group-by KEY`: the root span (or resource) attribute that names the endpoint. */
+export interface GroupBy {
+  readonly key: string;
+  /**
+   * What a root without the attribute gets: its operation when no root of the input has the
+   * attribute at all (a mistyped key groups as if it were not given, and the diagnostics say
+   * so), else the visible `(no KEY)` group.
+   */
+  readonly fallback: 'operation' | 'no-key-group';
+}
+
+/** The group-by attribute of a root span: the span's own, else its resource's. */
+export function groupValue(root: SpanInput, key: string): AttrValue | undefined {
+  return root.attributes[key] ?? root.resource.attributes[key];
+}
+
+/** The endpoint name of roots without the group-by attribute, e.g. `(no http.route)`. */
+export function noKeyGroup(key: string): string {
+  return `(no ${key})`;
+}
+
 /** Undefined when the analysis has no root span (nothing reachable). */
-export function summarizeTrace(trace: Trace, analysis: TraceAnalysis, groupBy: string | undefined, keys: ComponentKeys): TraceSummary | undefined {
+export function summarizeTrace(trace: Trace, analysis: TraceAnalysis, groupBy: GroupBy | undefined, keys: ComponentKeys): TraceSummary | undefined {
   const root = trace.spans[analysis.root];
   if (!root) return undefined;
   const startNs = trace.baseNs + BigInt(analysis.prepared.ws[analysis.root] ?? 0);
   let operation = root.name;
   if (groupBy !== undefined) {
-    const v = root.attributes[groupBy] ?? root.resource.attributes[groupBy];
+    const v = groupValue(root, groupBy.key);
     if (v !== undefined) operation = stringifyAttr(v);
+    else if (groupBy.fallback === 'no-key-group') operation = noKeyGroup(groupBy.key);
   }
   const components = new Map<string, ComponentTime>();
   const errorSpans = new Set<number>();

@@ -138,7 +138,7 @@ export async function readInput(path: string, sink: SpanSink, opts: ReadOptions 
   };
   if (format === undefined) {
     if (firstNonSpace(peek) >= 0) {
-      throw new InputError(`${path}: not a trace format cpath reads (OTLP JSON or protobuf, Jaeger JSON, Zipkin v2 JSON, a cpath record event log); it starts with ${describeHead(peek)}. Use --input-format to force one.`);
+      throw new InputError(`${path}: not a trace format cpath reads (OTLP JSON or protobuf, Jaeger JSON, Zipkin v1 or v2 JSON, a cpath record event log); it starts with ${describeHead(peek)}. Use --input-format to force one.`);
     }
     // Damage early in a gzip stream leaves nothing to read: say so rather than report an empty input.
     reportGunzipError();

@@ -10,7 +10,7 @@
 // field); if there is none, the first FOLLOWS_FROM reference, marked `follows-from` so the
 // engine treats the child as async. Every other reference becomes a link. An empty or
 // all-zero parent id means "no parent".
-import { describeIdProblem, normalizeId, type IdResult } from '../src/model/ids.js';
+import { describeIdProblem, type TextIdResult } from '../src/model/ids.js';
 import { asArray, asString, isObject, type JsonObject, describeValue as describe, showValue as show } from '../src/model/json-value.js';
 import {
   formatSource,
@@ -25,7 +25,7 @@ import {
   type StatusCode,
 } from '../src/model/span.js';
 import { microsToNanos } from '../src/model/time.js';
-import { readSpanIds } from './span-ids.js';
+import { readRefId, readSpanIds } from './span-ids.js';
 import type { ImportContext, JsonFormat } from './format.js';
 
 // Go's encoder writes int64 tag values as JSON numbers, and JSON.parse loses precision above
@@ -232,13 +232,13 @@ function parseRef(r: unknown, k: number, traceId: string): Ref {
   const type = asString(r['refType']);
   const follows = type !== undefined && type.toUpperCase() === 'FOLLOWS_FROM';
   const rawSpan = r['spanID'];
-  const span = typeof rawSpan === 'string' ? normalizeId(rawSpan, 8, true) : undefined;
+  const span = typeof rawSpan === 'string' ? readRefId(rawSpan, 8) : undefined;
   if (span === undefined) return { ok: false, follows, what: `references[${k}].spanID is ${show(rawSpan)}, expected a string` };
   if (isAbsent(span)) return { ok: 'none' };
   if (!span.ok) return { ok: false, follows, what: `references[${k}].spanID ${show(rawSpan)} ${describeIdProblem(span.problem)}` };
   const rawTrace = r['traceID'];
   if (rawTrace === undefined || rawTrace === null) return { ok: true, follows, sameTrace: true, traceId, spanId: span.id };
-  const trace = typeof rawTrace === 'string' ? normalizeId(rawTrace, 16, true) : undefined;
+  const trace = typeof rawTrace === 'string' ? readRefId(rawTrace, 16) : undefined;
   if (trace === undefined) return { ok: false, follows, what: `references[${k}].traceID is ${show(rawTrace)}, expected a string` };
   if (isAbsent(trace)) return { ok: true, follows, sameTrace: true, traceId, spanId: span.id };
   if (!trace.ok) return { ok: false, follows, what: `references[${k}].traceID ${show(rawTrace)} ${describeIdProblem(trace.problem)}` };
@@ -246,7 +246,7 @@ function parseRef(r: unknown, k: number, traceId: string): Ref {
 }
 
 function parseLegacyParent(raw: unknown, traceId: string): Ref {
-  const id = typeof raw === 'string' ? normalizeId(raw, 8, true) : undefined;
+  const id = typeof raw === 'string' ? readRefId(raw, 8) : undefined;
   if (id === undefined) return { ok: false, follows: false, what: `parentSpanID is ${show(raw)}, expected a string` };
   if (isAbsent(id)) return { ok: 'none' };
   if (!id.ok) return { ok: false, follows: false, what: `parentSpanID ${show(raw)} ${describeIdProblem(id.problem)}` };
@@ -254,7 +254,7 @@ function parseLegacyParent(raw: unknown, traceId: string): Ref {
 }
 
 /** An empty or all-zero reference id means "no reference" (Jaeger writes parentSpanID "0" for roots). */
-function isAbsent(r: IdResult): boolean {
+function isAbsent(r: TextIdResult): boolean {
   return !r.ok && (r.problem === 'empty' || r.problem === 'zero');
 }
 

@@ -4,7 +4,9 @@
 // critical path on a process of its own ("critical path", pid 1, one lane per overlapping trace);
 // a flow arrow from each parent to a child in another service. `ts`/`dur` are microseconds
 // (fractions down to ns) from the earliest span start, which `otherData.startUnixNano` gives.
-// Span tracks show the times as imported; the critical path's, after clock-skew adjustment.
+// Spans and the critical path are drawn at their times after clock-skew adjustment (where they
+// really ran: async subtrees included, never clipped); a shifted span gives its shift in
+// `args.skewShiftNs`.
 // With thread data (`--threads`): a process per OS process with a track per thread that the
 // critical paths ran or waited on (and each thread that woke one), its states as slices over the
 // traces' time, and every wakeup as a flow arrow from the waker's track to the wakee's.
@@ -76,10 +78,15 @@ export class PerfettoExporter implements Exporter {
   trace(a: AnalysedTrace): undefined {
     const { trace, analysis } = a;
     const slices = new Map<string, { span: SpanInput; slice: Slice }>();
-    for (const s of trace.spans) {
+    const shifts = analysis.prepared.shift;
+    for (let i = 0; i < trace.spans.length; i++) {
+      const s = trace.spans[i];
+      if (!s) continue;
+      const shift = shifts[i] ?? 0;
+      const sh = BigInt(Math.round(shift));
       const slice: Slice = {
-        start: s.startNs,
-        end: s.endNs,
+        start: s.startNs + sh,
+        end: s.endNs + sh,
         name: s.name,
         cat: s.resource.service,
         args: {
@@ -90,6 +97,7 @@ export class PerfettoExporter implements Exporter {
           status: s.status,
           ...(s.statusMessage !== undefined ? { statusMessage: s.statusMessage } : {}),
           durationNs: Number(s.endNs - s.startNs),
+          ...(shift !== 0 ? { skewShiftNs: shift } : {}),
           ...Object.fromEntries(Object.entries(s.attributes).map(([k, v]) => [k, plain(v)])),
         },
         tid: 0,
@@ -104,7 +112,7 @@ export class PerfettoExporter implements Exporter {
     }
     for (const { span, slice } of slices.values()) {
       const parent = span.parentSpanId !== undefined ? slices.get(span.parentSpanId) : undefined;
-      if (parent && parent.span.resource.service !== span.resource.service) this.flows.push({ from: parent.span.resource.service, to: span.resource.service, at: span.startNs, parent: parent.slice, child: slice });
+      if (parent && parent.span.resource.service !== span.resource.service) this.flows.push({ from: parent.span.resource.service, to: span.resource.service, at: slice.start, parent: parent.slice, child: slice });
     }
     const root = trace.spans[analysis.root];
     const start = a.startNs;

@@ -1,10 +1,11 @@
 // Trace and span ids: always lowercase hex, 32 / 16 digits, never all zeros (docs/critical-path.md rule 5).
+import { createHash } from 'node:crypto';
 
 const HEX = /^[0-9a-fA-F]+$/;
 const B64 = /^[A-Za-z0-9+/_-]+={0,2}$/;
 const ZERO = /^0+$/;
 
-export type IdProblem = 'empty' | 'zero' | 'malformed' | 'length';
+export type IdProblem = 'empty' | 'zero' | 'malformed' | 'length' | 'too-long';
 
 export type IdResult = { readonly ok: true; readonly id: string } | { readonly ok: false; readonly problem: IdProblem };
 
@@ -26,6 +27,30 @@ export function normalizeId(raw: string, bytes: 8 | 16, allowShort = false): IdR
   if (id === undefined) return { ok: false, problem: HEX.test(raw) || B64.test(raw) ? 'length' : 'malformed' };
   if (ZERO.test(id)) return { ok: false, problem: 'zero' };
   return { ok: true, id };
+}
+
+/** Opaque ids longer than this are refused: no tracer writes them, a corrupt file might. */
+export const MAX_OPAQUE_ID_LENGTH = 256;
+
+export type TextIdResult = { readonly ok: true; readonly id: string; readonly opaque: boolean } | { readonly ok: false; readonly problem: IdProblem };
+
+/**
+ * An id of a text-id format (Jaeger, Zipkin): what normalizeId accepts, short hex included;
+ * anything else that is neither empty nor absurdly long (Jaeger UI's fixtures use `trace-123`
+ * and `span-A`) is an opaque string, mapped to the first 32 / 16 hex digits of
+ * sha256(`cpath-opaque-id:<raw>`), so a span and the references to it map to the same id.
+ */
+export function normalizeTextId(raw: string, bytes: 8 | 16): TextIdResult {
+  const r = normalizeId(raw, bytes, true);
+  if (r.ok) return { ok: true, id: r.id, opaque: false };
+  if (r.problem === 'empty' || r.problem === 'zero') return r;
+  if (raw.length > MAX_OPAQUE_ID_LENGTH) return { ok: false, problem: 'too-long' };
+  return { ok: true, id: opaqueId(raw, bytes), opaque: true };
+}
+
+/** The stable hex id of an opaque text id (see normalizeTextId). */
+export function opaqueId(raw: string, bytes: 8 | 16): string {
+  return createHash('sha256').update(`cpath-opaque-id:${raw}`).digest('hex').slice(0, bytes * 2);
 }
 
 /** Normalises an id given as raw bytes (OTLP protobuf). */
@@ -51,5 +76,7 @@ export function describeIdProblem(p: IdProblem): string {
       return 'is neither hex nor base64';
     case 'length':
       return 'has the wrong length';
+    case 'too-long':
+      return `is longer than ${MAX_OPAQUE_ID_LENGTH} characters`;
   }
 }

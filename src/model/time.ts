@@ -81,6 +81,11 @@ export function formatUnixNano(ns: bigint): string {
   return `${iso.slice(0, 19)}.${frac}Z`;
 }
 
+/** ISO 8601 to the millisecond, UTC: `2026-11-20T10:00:30.792Z` (a report line's time of day needs its date and zone). */
+export function formatUnixMs(ns: bigint): string {
+  return new Date(Number(ns / 1_000_000n)).toISOString();
+}
+
 /** Human duration with 3 significant digits: `812 ns`, `4.21 µs`, `32.2 ms`, `1.50 s`. */
 export function formatDuration(ns: number): string {
   const a = Math.abs(ns);

@@ -81,7 +81,13 @@ export class TraceSetBuilder {
       } else {
         kept ??= input.slice(0, i);
         const first = kept[f];
-        this.diag.add('span_duplicate', () => `${formatSource(s.source)}: span ${s.spanId} of trace ${traceId} repeats the one at ${first ? formatSource(first.source) : '?'}`);
+        this.diag.add('span_duplicate', () => {
+          const here = formatSource(s.source);
+          const there = first ? formatSource(first.source) : undefined;
+          // Both copies may come from one record (a line, or one streamed element): do not name it twice.
+          const which = there === undefined ? 'repeats an earlier one' : there === here ? 'repeats an earlier one in the same record' : `repeats the one at ${there}`;
+          return `${here}: span ${s.spanId} of trace ${traceId} ${which}; the first was kept`;
+        });
       }
     }
     const spans = kept ?? input;

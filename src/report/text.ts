@@ -1,7 +1,7 @@
 // The terminal report: per endpoint the percentiles, the top path components with shares, the
 // outliers with their blame; then the diagnostics. Everything else is in --format json.
 import type { DiagnosticEntry } from '../model/diagnostics.js';
-import { formatDuration, formatUnixNano } from '../model/time.js';
+import { formatDuration, formatUnixMs } from '../model/time.js';
 import type { AnalyzeReport, ReportComponent, ReportEndpoint, ReportSection } from './types.js';
 
 const TOP_COMPONENTS = 8;
@@ -60,7 +60,7 @@ function renderEndpoint(e: ReportEndpoint, chains?: ReadonlyMap<string, readonly
         .slice(0, 3)
         .map((x) => `${componentLabel(x)} +${formatDuration(x.ns)}`)
         .join(', ');
-      out.push(`    ${o.traceId}  ${formatDuration(o.durationNs).padStart(9)}  at ${formatUnixNano(BigInt(o.startUnixNano)).slice(11, 23)}  dominant: ${componentLabel(o.dominant)} ${formatDuration(o.dominant.selfNs)}`);
+      out.push(`    ${o.traceId}  ${formatDuration(o.durationNs).padStart(9)}  at ${formatUnixMs(BigInt(o.startUnixNano))}  dominant: ${componentLabel(o.dominant)} ${formatDuration(o.dominant.selfNs)}`);
       if (ex) out.push(`      beyond a typical trace: ${ex}`);
       const chain = chains?.get(o.traceId);
       if (chain) out.push(`      ${chainText(e.operation, chain)}`);

@@ -1,5 +1,7 @@
 // `cpath analyze --trace ID`: one trace as a text waterfall, spans in tree order, each bar
-// drawn over the root's window with its critical-path parts marked.
+// drawn where the span really ran (its skew-adjusted times, never clipped: async subtrees
+// included), over the window all of them cover, with its critical-path parts marked. Offsets
+// count from the primary root's start.
 import type { TraceAnalysis } from '../../analysis/trace-analysis.js';
 import { childrenOf, traceGraph } from '../model/graph.js';
 import { formatDuration, formatUnixNano } from '../model/time.js';
@@ -11,8 +13,11 @@ export function renderWaterfall(trace: Trace, a: TraceAnalysis): string {
   const { ws, we, shift, eligible } = a.prepared;
   const root = a.root;
   const t0 = ws[root] ?? 0;
-  const span = Math.max(1, (we[root] ?? 0) - t0);
+  const rootDuration = Math.max(1, (we[root] ?? 0) - t0);
   const rootSpan = trace.spans[root];
+  // Where each span really ran: imported times plus its skew shift (ws/we are clipped).
+  const realStart = (i: number): number => (trace.start[i] ?? 0) + (shift[i] ?? 0);
+  const realEnd = (i: number): number => (trace.end[i] ?? 0) + (shift[i] ?? 0);
   // Per span: its sections on the critical path.
   const onPath = new Map<number, [number, number][]>();
   for (const s of a.path) {
@@ -21,9 +26,8 @@ export function renderWaterfall(trace: Trace, a: TraceAnalysis): string {
     l.push([s.start, s.end]);
   }
   const lines: string[] = [];
-  lines.push(`trace ${trace.traceId}  ${rootSpan?.resource.service ?? ''} ${rootSpan?.name ?? ''}  ${formatDuration(span)}  ${trace.spans.length} spans  start ${formatUnixNano(trace.baseNs + BigInt(t0))}`);
+  lines.push(`trace ${trace.traceId}  ${rootSpan?.resource.service ?? ''} ${rootSpan?.name ?? ''}  ${formatDuration(rootDuration)}  ${trace.spans.length} spans  start ${formatUnixNano(trace.baseNs + BigInt(t0))}`);
   lines.push(`legend: █ on the critical path, ─ elsewhere in the span, ░ off the path (async / other root)`);
-  lines.push(`${'offset'.padStart(10)} ${'duration'.padStart(10)} ${'path'.padStart(9)}  ${'|'.padEnd(WIDTH + 1)}| span`);
 
   // Tree order through the graph, iteratively.
   const g = traceGraph(trace);
@@ -48,13 +52,23 @@ export function renderWaterfall(trace: Trace, a: TraceAnalysis): string {
     }
   }
 
+  // The window every drawn span covers: the root's, or more when async work ran past it.
+  let from = t0;
+  let to = t0 + rootDuration;
+  for (const { i } of order) {
+    from = Math.min(from, realStart(i));
+    to = Math.max(to, realEnd(i));
+  }
+  const width = Math.max(1, to - from);
+  const col = (t: number): number => Math.min(WIDTH - 1, Math.max(0, Math.floor(((t - from) / width) * WIDTH)));
+  if (from < t0 || to > t0 + rootDuration) lines.push(`bars cover ${formatDuration(from - t0)} to ${formatDuration(to - t0)} from the root's start (spans outside the root's window)`);
+  lines.push(`${'offset'.padStart(10)} ${'duration'.padStart(10)} ${'path'.padStart(9)}  ${'|'.padEnd(WIDTH + 1)}| span`);
   for (const { i, depth } of order) {
     const s = trace.spans[i];
     if (!s) continue;
-    const st = ws[i] ?? 0;
-    const en = we[i] ?? 0;
+    const st = realStart(i);
+    const en = realEnd(i);
     const cells: string[] = new Array<string>(WIDTH).fill(' ');
-    const col = (t: number): number => Math.min(WIDTH - 1, Math.max(0, Math.floor(((t - t0) / span) * WIDTH)));
     const off = eligible[i] !== 1;
     for (let c = col(st); c <= col(Math.max(st, en - 1)); c++) cells[c] = off ? '░' : '─';
     let pathNs = 0;

@@ -1,16 +1,27 @@
-// One trace: spans in tree order as bars over the root's window, the critical-path sections
-// highlighted inside them, "previous / next path section" to walk the path, and with thread
-// data, lanes of thread states with wakeup arrows under the spans.
+// One trace: spans in tree order as bars where they really ran (skew-adjusted, never clipped;
+// the axis widens past the root's window for async work that ran later), the critical-path
+// sections highlighted inside them, "previous / next path section" to walk the path, and with
+// thread data, lanes of thread states with wakeup arrows under the spans.
 import { h, s, fill } from './dom.js';
 import { clock, dur } from './format.js';
 import type { ReportSection, ReportSpan, ReportThreadLane, ReportTraceDetail } from '../report/types.js';
 
 export function renderWaterfall(t: ReportTraceDetail): HTMLElement {
   const t0 = BigInt(t.startUnixNano);
-  const total = Math.max(1, t.durationNs);
+  /** Offset from the root's start, ns (what titles show). */
   const at = (unixNano: string, shift = 0): number => Number(BigInt(unixNano) - t0) + shift;
-  const pos = (offset: number): string => `${Math.max(0, Math.min(100, (offset / total) * 100))}%`;
-  const width = (d: number, offset: number): string => `${Math.max(0.15, Math.min(100 - Math.max(0, (offset / total) * 100), (d / total) * 100))}%`;
+  // The axis: the root's window, widened to every span's real (shifted) times.
+  let lead = 0;
+  let tail = t.durationNs;
+  for (const sp of t.spans) {
+    const off = at(sp.startUnixNano, sp.shiftNs ?? 0);
+    lead = Math.max(lead, -off);
+    tail = Math.max(tail, off + sp.durationNs);
+  }
+  const total = Math.max(1, lead + tail);
+  const pct = (offset: number): number => ((offset + lead) / total) * 100;
+  const pos = (offset: number): string => `${Math.max(0, Math.min(100, pct(offset)))}%`;
+  const width = (d: number, offset: number): string => `${Math.max(0.15, Math.min(100 - Math.max(0, pct(offset)), (d / total) * 100))}%`;
 
   const rows: HTMLElement[] = [];
   const sectionEls: HTMLElement[] = [];
@@ -94,7 +105,7 @@ export function renderWaterfall(t: ReportTraceDetail): HTMLElement {
     rows.unshift(h('div', { class: 'span-row on-path' }, h('div', { class: 'span-label' }, 'critical path'), h('div', { class: 'span-track' }, ...loose.map(({ sec, k }) => sectionEl(sec, k))), h('div', { class: 'span-dur' }, dur(t.durationNs))));
   }
 
-  const lanes = t.threads && t.threads.length > 0 ? renderLanes(t.threads, at, total) : undefined;
+  const lanes = t.threads && t.threads.length > 0 ? renderLanes(t.threads, (u) => at(u) + lead, total) : undefined;
 
   // Walking the path.
   let current = -1;

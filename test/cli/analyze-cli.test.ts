@@ -102,7 +102,7 @@ describe('cpath analyze: text report', () => {
     expect(lines.indexOf('frontend  GET /checkout   100 traces')).toBeLessThan(lines.indexOf('frontend  GET /product   30 traces'));
     expect(lines).toContain('  outliers  2 at or above 162 ms, slowest first:');
     expect(lines).toContain('  outliers  none at or above 24.8 ms');
-    expect(r.stdout).toContain('a720343039b8d87822bd71032b17c798     175 ms  at 10:00:30.792  dominant: inventory db.query 140 ms');
+    expect(r.stdout).toContain('a720343039b8d87822bd71032b17c798     175 ms  at 2026-11-20T10:00:30.792Z  dominant: inventory db.query 140 ms');
     expect(lines).toContain('diagnostics:');
     expect(r.stdout).toMatch(/^ {2}info {6}child_async ×97: /m);
     expect(r.stdout).toMatch(/^ {2}info {6}clock_skew_shifted ×100: /m);
@@ -449,7 +449,7 @@ describe('cpath analyze: exit statuses', () => {
       [['analyze', JSONL, '--since', 'yesterday'], 'cpath: --since: "yesterday" is neither an RFC 3339 time (2026-11-26T10:00:00Z) nor a duration back from now (1h, 30m)\n'],
       [['analyze', JSONL, '--until', '2026-13-45T10:00:00Z'], /^cpath: --until: "2026-13-45T10:00:00Z" is neither an RFC 3339 time/],
       [['analyze', JSONL, '--top', 'many'], 'cpath: --top: "many" is not a whole number\n'],
-      [['analyze', JSONL, '--trace-id', 'xyz'], 'cpath: --trace-id: "xyz" is not a trace id (hex, up to 32 digits)\n'],
+      [['analyze', JSONL, '--trace-id', '000'], 'cpath: --trace-id: "000" is not a trace id (hex, up to 32 digits, or the text id a Jaeger or Zipkin file uses)\n'],
       [['analyze', JSONL, '--input-format', 'xml'], /^error: option '--input-format <format>' argument 'xml' is invalid\./],
       [['analyze'], 'cpath: analyze: give trace files, - for stdin, or --store DIR\n'],
       [['analyze', '-', '-'], 'cpath: stdin (-) can be given only once\n'],
@@ -473,7 +473,7 @@ describe('cpath analyze: exit statuses', () => {
     const r = await cpath(['analyze', 'samples/README.md']);
     expect(r.code).toBe(1);
     expect(r.stderr).toBe(
-      'cpath: samples/README.md: not a trace format cpath reads (OTLP JSON or protobuf, Jaeger JSON, Zipkin v2 JSON, a cpath record event log); it starts with "# Sample traces\\n". Use --input-format to force one.\n',
+      'cpath: samples/README.md: not a trace format cpath reads (OTLP JSON or protobuf, Jaeger JSON, Zipkin v1 or v2 JSON, a cpath record event log); it starts with "# Sample traces\\n". Use --input-format to force one.\n',
     );
     noStack(r);
   });

@@ -159,16 +159,16 @@ describe('inputs that are not trace files', () => {
     const err = await importPath(path).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(InputError);
     expect(err instanceof Error ? err.message : '').toBe(
-      `${path}: not a trace format cpath reads (OTLP JSON or protobuf, Jaeger JSON, Zipkin v2 JSON, a cpath record event log); it starts with bytes 89 50 4e 47 0d 0a 1a 0a 00 00 00 0d 49 48 44 52. Use --input-format to force one.`,
+      `${path}: not a trace format cpath reads (OTLP JSON or protobuf, Jaeger JSON, Zipkin v1 or v2 JSON, a cpath record event log); it starts with bytes 89 50 4e 47 0d 0a 1a 0a 00 00 00 0d 49 48 44 52. Use --input-format to force one.`,
     );
   });
 
   it('text and JSON that is not a trace are InputErrors too', async () => {
     const text = inputFixture('text-with-leading-newline.txt');
-    await expect(importPath(text)).rejects.toThrow(new InputError(`${text}: not a trace format cpath reads (OTLP JSON or protobuf, Jaeger JSON, Zipkin v2 JSON, a cpath record event log); it starts with "\\nThis is a note,". Use --input-format to force one.`));
+    await expect(importPath(text)).rejects.toThrow(new InputError(`${text}: not a trace format cpath reads (OTLP JSON or protobuf, Jaeger JSON, Zipkin v1 or v2 JSON, a cpath record event log); it starts with "\\nThis is a note,". Use --input-format to force one.`));
     const path = join(tmp.dir, 'hello.txt');
     await writeFile(path, 'hello, world, this is text');
-    await expect(importPath(path)).rejects.toThrow(new InputError(`${path}: not a trace format cpath reads (OTLP JSON or protobuf, Jaeger JSON, Zipkin v2 JSON, a cpath record event log); it starts with "hello, world, th". Use --input-format to force one.`));
+    await expect(importPath(path)).rejects.toThrow(new InputError(`${path}: not a trace format cpath reads (OTLP JSON or protobuf, Jaeger JSON, Zipkin v1 or v2 JSON, a cpath record event log); it starts with "hello, world, th". Use --input-format to force one.`));
     const pkg = root('package.json');
     await expect(importPath(pkg)).rejects.toBeInstanceOf(InputError);
   });

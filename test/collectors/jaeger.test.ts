@@ -168,7 +168,7 @@ describe('jaeger importer', () => {
     expect(spans[0]?.attributes['card.token']).toBe(1234567890123456768n); // what JSON.parse alone leaves
   });
 
-  it('counts and skips spans with invalid ids, times or fields, keeps the rest, and treats a bad parent id as a root', () => {
+  it('counts and skips spans with empty, zero or absurdly long ids, bad times or fields, keeps the rest, and treats a bad parent id as a root', () => {
     const { spans, diag } = importFixture('invalid-ids.json');
     // µs after T0      0   1000  2000  3000 4000 4500 5000 6000  9000
     // root (a0)        |===============================================|
@@ -186,11 +186,11 @@ describe('jaeger importer', () => {
     const where = `invalid-ids.json@0`;
     const trace = `trace "${tid}"`;
     expect(diagTable(diag)).toEqual([
-      ['id_invalid', 2, `${where}: span 1 ("bad span id") of ${trace}: spanID "span#1" is neither hex nor base64`],
+      ['id_invalid', 2, `${where}: span 1 ("bad span id") of ${trace}: spanID "${'y'.repeat(59)}… is longer than 256 characters`],
       ['record_invalid', 2, `${where}: span 5 of ${trace} is string "not a span", expected an object`],
       ['timestamp_invalid', 2, `${where}: span 4 ("no start") of ${trace}: startTime missing is not a number of microseconds`],
-      ['link_invalid', 1, `${where}: span 9 ("bad link") of ${trace}: references[1].traceID "zz" has the wrong length`],
-      ['parent_id_invalid', 1, `${where}: span 3 ("bad parent") of ${trace}: references[0].spanID "parent?" is neither hex nor base64; kept as a root`],
+      ['link_invalid', 1, `${where}: span 9 ("bad link") of ${trace}: references[1].traceID is 12, expected a string`],
+      ['parent_id_invalid', 1, `${where}: span 3 ("bad parent") of ${trace}: references[0].spanID is 7, expected a string; kept as a root`],
     ]);
   });
 

@@ -46,12 +46,12 @@ describe('zipkin importer', () => {
     // get /checkout      |=========================================================|  frontend 4848…  SERVER
     // get /price              |=====================================|                frontend 5f2c…  CLIENT
     // retry timer             |==|                                                   frontend, parent 5f2c… (stays)
-    // get /price (shared)                 |=====================|                    pricing  5f2c… -> e534ee8052413b6a
-    // select price                            |==========|                           pricing, parent 5f2c… -> e534…
+    // get /price (shared)                 |=====================|                    pricing  5f2c… -> 36ed7dd4d7a54f0d
+    // select price                            |==========|                           pricing, parent 5f2c… -> 36ed…
     // Input order: server half, its child, client half, root, timer.
     const tid = '0000000000000000463ac35c9f6413ad';
-    const serverId = 'e534ee8052413b6a';
-    expect(sharedServerId(tid, '5f2c1a3b4d6e7f80')).toBe(serverId);
+    const serverId = '36ed7dd4d7a54f0d';
+    expect(sharedServerId(tid, '5f2c1a3b4d6e7f80', 'pricing@10.0.0.2:8080')).toBe(serverId);
     expect(spans.map(view)).toEqual([
       {
         traceId: tid,
@@ -95,18 +95,21 @@ describe('zipkin importer', () => {
     const { ctx, spans } = collect('spans.jsonl');
     const half = { traceId: 'aa', id: 'b1', kind: 'SERVER', shared: true, name: 's', timestamp: 10, duration: 5, localEndpoint: { serviceName: 'back' } };
     const child = { traceId: 'aa', parentId: 'b1', id: 'c1', name: 'c', timestamp: 11, duration: 1, localEndpoint: { serviceName: 'back' } };
+    const client = { traceId: 'aa', id: 'b1', kind: 'CLIENT', name: 's', timestamp: 9, duration: 7, localEndpoint: { serviceName: 'front' } };
     zipkinJson.handleValue([child], { file: 'spans.jsonl', line: 1 }, ctx);
     expect(spans).toEqual([]); // buffered until finish
     zipkinJson.handleValue(half, { file: 'spans.jsonl', line: 2 }, ctx);
+    zipkinJson.handleValue(client, { file: 'spans.jsonl', line: 3 }, ctx);
     zipkinJson.finish?.(ctx);
     const tid = '000000000000000000000000000000aa';
-    const serverId = sharedServerId(tid, '00000000000000b1');
+    const serverId = sharedServerId(tid, '00000000000000b1', 'back@');
     expect(spans.map((s) => [s.spanId, s.parentSpanId, s.source.line])).toEqual([
       ['00000000000000c1', serverId, 1],
       [serverId, '00000000000000b1', 2],
+      ['00000000000000b1', undefined, 3],
     ]);
     zipkinJson.finish?.(ctx); // a second finish emits nothing more
-    expect(spans).toHaveLength(2);
+    expect(spans).toHaveLength(3);
   });
 
   it('keeps a span without duration at zero length, and skips spans without a timestamp', () => {
@@ -152,7 +155,7 @@ describe('zipkin importer', () => {
     expect(diag.size).toBe(0);
   });
 
-  it('counts and skips spans with invalid ids, keeps the rest, and treats a bad parentId as a root', () => {
+  it('counts and skips spans with empty or absurdly long ids, keeps the rest, and treats a bad parentId as a root', () => {
     const { spans, diag } = importFixture('invalid-ids.json');
     // µs after T0      0    2000 3000 4000 5000
     // root (c01)       |======================|
@@ -164,9 +167,9 @@ describe('zipkin importer', () => {
       ['0000000000000c07', '0000000000000c01', 'child', at(3000), at(4000)],
     ]);
     expect(diagTable(diag)).toEqual([
-      ['id_invalid', 2, 'invalid-ids.json@0: span 1 ("bad id"): id "not an id" is neither hex nor base64'],
+      ['id_invalid', 2, `invalid-ids.json@0: span 1 ("bad id"): id "${'x'.repeat(59)}… is longer than 256 characters`],
       ['record_invalid', 2, 'invalid-ids.json@0: span 3 ("no id"): id is missing, expected a string'],
-      ['parent_id_invalid', 1, 'invalid-ids.json@0: span 4 ("bad parent"): parentId "xyz!" is neither hex nor base64; kept as a root'],
+      ['parent_id_invalid', 1, 'invalid-ids.json@0: span 4 ("bad parent"): parentId 3333 is not a string; kept as a root'],
     ]);
   });
 
@@ -189,7 +192,7 @@ describe('zipkin importer', () => {
     expect(zipkinJson.flush([3])).toBe(true);
     expect(zipkinJson.flush([3, 0])).toBe(false);
 
-    for (const name of ['shared-server-half.json', 'list-of-traces.json', 'missing-duration.json', 'invalid-ids.json']) {
+    for (const name of ['shared-server-half.json', 'list-of-traces.json', 'missing-duration.json', 'invalid-ids.json', 'envoy-shared-root.json', 'fragments-of-one-span.json', 'shared-id-on-several-hosts.json', 'zipkin-v1.json', 'async-subtree-two-levels.json']) {
       const whole = importFixture(name);
       const { ctx, spans, diag } = collect(name);
       const reader = new JsonDocumentReader(zipkinJson, name, diag, (v, src) => zipkinJson.handleValue(v, src, ctx));
