@@ -1,6 +1,6 @@
 // Parsing of flag values shared by commands. A bad value is a UsageError: one line, exit 2.
 import type { OutlierPolicy } from '../../analysis/endpoints.js';
-import { normalizeTextId } from '../model/ids.js';
+import { normalizeId, normalizeTextId } from '../model/ids.js';
 import { nowUnixNano, parseDuration, parseTimeArg } from '../model/time.js';
 
 /** A command finished and has said everything; only its exit status is left to return. */
@@ -38,10 +38,13 @@ export function positiveIntOpt(flag: string, v: string): number {
   return Number(v);
 }
 
-export function traceIdOpt(v: string): string {
-  // Opaque ids (Jaeger's `trace-123`) map as the importers map them.
-  const r = normalizeTextId(v.trim(), 16);
-  if (!r.ok) throw new UsageError(`--trace-id: "${v}" is not a trace id (hex, up to 32 digits, or the text id a Jaeger or Zipkin file uses)`);
+/**
+ * A trace id: hex, up to 32 digits. With `opaque` (the CLI's filters over Jaeger or Zipkin
+ * files), also a text id such as `trace-123`, mapped as the importers map it.
+ */
+export function traceIdOpt(v: string, opaque = false): string {
+  const r = opaque ? normalizeTextId(v.trim(), 16) : normalizeId(v.trim(), 16, true);
+  if (!r.ok) throw new UsageError(`--trace-id: "${v}" is not a trace id (hex, up to 32 digits${opaque ? ', or the text id a Jaeger or Zipkin file uses' : ''})`);
   return r.id;
 }
 
