@@ -19,9 +19,10 @@
 //
 // Fragments (Zipkin's own span merger): a span may be reported in pieces, e.g. a start with the
 // timestamp and a finish with the duration. Pieces with the same trace id, span id, kind, shared
-// flag and local endpoint are one span: the most complete piece (timestamp and duration) gives
-// the fields, the others fill what it lacks, tags are unioned (the most complete piece wins a
-// clash). Counted as zipkin_fragments_merged (info): nothing is lost.
+// flag and local endpoint are one span (a piece without a local endpoint joins the one piece of
+// that span that has one); the most complete piece (timestamp and duration) gives the fields,
+// the others fill what it lacks, tags are unioned (the most complete piece wins a clash).
+// Counted as zipkin_fragments_merged (info): nothing is lost.
 //
 // Shared spans (docs/critical-path.md rule 6): with `shared: true` a SERVER span reuses the span id of
 // its CLIENT span. When the client half is in the input, both must stay distinct: the server
@@ -115,7 +116,7 @@ export const zipkinJson: JsonFormat = {
     if (state === undefined) return;
     states.delete(ctx);
     const converted: Converted[] = [];
-    for (const f of state.fragments) {
+    for (const f of mergeEndpointless(state.fragments)) {
       if (f.pieces > 1) {
         const where = whereOf(f.json, f.label, f.src);
         ctx.diag.add('zipkin_fragments_merged', () => `${where()}: span ${f.spanId} of trace ${f.traceId} was reported in ${f.pieces} pieces, merged into one`, f.pieces - 1);
@@ -198,6 +199,35 @@ function importSpan(s: unknown, label: string, src: SourceRef, ctx: ImportContex
       state.fragments.push(frag);
     }
   }
+}
+
+/**
+ * A piece without a local endpoint (a late "finish" report) belongs to the one piece of the same
+ * trace id, span id, kind and shared flag that has an endpoint, as in Zipkin's merger; with
+ * several candidates it stays on its own.
+ */
+function mergeEndpointless(frags: readonly Fragment[]): Fragment[] {
+  const identity = (f: Fragment): string => `${f.traceId}:${f.spanId}\u0000${asString(f.json['kind']) ?? ''}\u0000${f.json['shared'] === true}`;
+  const hasEndpoint = (f: Fragment): boolean => isObject(f.json['localEndpoint']);
+  const withEndpoint = new Map<string, Fragment[]>();
+  for (const f of frags) {
+    if (!hasEndpoint(f)) continue;
+    const k = identity(f);
+    const l = withEndpoint.get(k);
+    if (l === undefined) withEndpoint.set(k, [f]);
+    else l.push(f);
+  }
+  const out: Fragment[] = [];
+  for (const f of frags) {
+    const into = hasEndpoint(f) ? undefined : withEndpoint.get(identity(f));
+    const target = into?.length === 1 ? into[0] : undefined;
+    if (target === undefined) out.push(f);
+    else {
+      target.json = mergePieces(target.json, f.json);
+      target.pieces += f.pieces;
+    }
+  }
+  return out;
 }
 
 /** How much of a span's time a piece carries: timestamp (2) and duration (1). */

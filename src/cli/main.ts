@@ -90,8 +90,8 @@ async function runAnalyze(inputs: string[], f: AnalyzeFlags): Promise<void> {
   const embed = positiveIntOpt('--embed-traces', f.embedTraces);
   const outliers = outliersOpt(f.outliers);
   const overlap = f.overlapTolerance !== undefined ? durationOpt('--overlap-tolerance', f.overlapTolerance) : undefined;
-  const traceIds = f.traceId?.map(traceIdOpt);
-  const trace = f.trace !== undefined ? traceIdOpt(f.trace) : undefined;
+  const traceIds = f.traceId?.map((v) => traceIdOpt(v, true));
+  const trace = f.trace !== undefined ? traceIdOpt(f.trace, true) : undefined;
   const filter = {
     ...(f.service !== undefined ? { service: f.service } : {}),
     ...(f.operation !== undefined ? { operation: f.operation } : {}),

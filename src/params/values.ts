@@ -1,6 +1,6 @@
 // Values users give as command-line flags or API query parameters: a bad one is a UsageError
 // (the CLI exits 2 with its one line; the API answers 400 with it).
-import { normalizeTextId } from '../model/ids.js';
+import { normalizeId, normalizeTextId } from '../model/ids.js';
 import { nowUnixNano, parseDuration, parseTimeArg } from '../model/time.js';
 
 /** A value the user gave (a flag, an API parameter) is wrong; the message says which and why. */
@@ -23,10 +23,10 @@ export function positiveIntOpt(flag: string, v: string): number {
   return Number(v);
 }
 
-export function traceIdOpt(v: string): string {
+export function traceIdOpt(v: string, opaque = false): string {
   // Opaque ids (Jaeger's `trace-123`) map as the importers map them.
-  const r = normalizeTextId(v.trim(), 16);
-  if (!r.ok) throw new UsageError(`--trace-id: "${v}" is not a trace id (hex, up to 32 digits, or the text id a Jaeger or Zipkin file uses)`);
+  const r = opaque ? normalizeTextId(v.trim(), 16) : normalizeId(v.trim(), 16, true);
+  if (!r.ok) throw new UsageError(`--trace-id: "${v}" is not a trace id (hex, up to 32 digits${opaque ? ', or the text id a Jaeger or Zipkin file uses' : ''})`);
   return r.id;
 }
 

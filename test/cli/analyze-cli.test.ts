@@ -113,7 +113,7 @@ describe('cpath analyze: text report', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('  outliers  5 at or above 100 ms, slowest first:\n');
     const shown = r.stdout.split('\n').filter((l) => / dominant: /.test(l));
-    expect(shown.map((l) => l.replace(/ at \d\d:\d\d:\d\d\.\d{3} /, ' at … '))).toEqual([
+    expect(shown.map((l) => l.replace(/ at \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z /, ' at … '))).toEqual([
       `    ${OUTLIERS[0][0]}     175 ms  at …  dominant: inventory db.query 140 ms`,
       `    ${OUTLIERS[1][0]}     162 ms  at …  dominant: inventory db.query 127 ms`,
       `    ${OUTLIERS[2][0]}     148 ms  at …  dominant: inventory db.query 118 ms`,

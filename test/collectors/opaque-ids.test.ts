@@ -29,7 +29,7 @@ describe('opaque (non-hex) ids', () => {
       ['id_opaque', 'info', 3, `opaque-ids.json@0: span 0 ("op A") of trace "trace-123": traceID "trace-123" -> ${tid}, spanID "span-A" -> ${a}`],
     ]);
     // --trace-id and --trace take the id as the file writes it.
-    expect(traceIdOpt('trace-123')).toBe(tid);
+    expect(traceIdOpt('trace-123', true)).toBe(tid);
   });
 
   it('maps Zipkin ids the same way, parentId included', () => {

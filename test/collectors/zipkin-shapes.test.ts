@@ -151,6 +151,23 @@ describe('zipkin importer on the shapes of real data', () => {
     ]);
   });
 
+  it('merges a piece without a local endpoint into the one piece of that span that has one', () => {
+    // µs after T0   0         500
+    // work          |==========|   piece 1: svc, timestamp, no duration; piece 2: no endpoint, duration 500
+    const { ctx, spans, diag } = collect('e.json');
+    zipkinJson.handleValue(
+      [
+        { traceId: 'ab', id: 'cd', name: 'work', timestamp: 1700000000000000, localEndpoint: { serviceName: 'svc' } },
+        { traceId: 'ab', id: 'cd', duration: 500, tags: { done: 'yes' } },
+      ],
+      { file: 'e.json', offset: 0 },
+      ctx,
+    );
+    zipkinJson.finish?.(ctx);
+    expect(spans.map(row)).toEqual(['00000000000000cd < - internal "work" svc@svc +0µs 500µs unset {"done":"yes"}']);
+    expect(diagTable(diag).map(([c, n]) => [c, n])).toEqual([['zipkin_fragments_merged', 1]]);
+  });
+
   it('counts an exact resend of a span as a duplicate, not as a fragment', () => {
     const { ctx, spans, diag } = collect('r.json');
     const s = { traceId: 'ab', id: 'cd', name: 'x', timestamp: 1700000000000000, duration: 10, localEndpoint: { serviceName: 'svc' } };
