@@ -1,9 +1,10 @@
 // The query API of `cpath serve` (JSON over HTTP, default 127.0.0.1:4320): the questions
 // `cpath analyze` answers, over what the server has stored, while traffic flows.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { UsageError, durationOpt, positiveIntOpt, timeOpt, traceIdOpt } from '../cli/options.js';
+import { UsageError } from '../cli/options.js';
 import { PageAssetsMissing, renderPage } from '../report/html.js';
 import type { SpanStore } from '../store/span-store.js';
+import { ApiParamError, cursorParam, durationParam, encodeCursor, limitParam, timeParam as parseTimeParam, traceIdParam } from './api-params.js';
 import { VERSION } from '../version.js';
 import { TOKEN_COOKIE, type TokenCheck } from './auth.js';
 import type { LiveAnalysis } from './live-analysis.js';
@@ -25,7 +26,8 @@ const MAX_LIMIT = 1000;
 
 export function createApiHandler(ctx: ApiContext): (req: IncomingMessage, res: ServerResponse) => void {
   const fail = (req: IncomingMessage, res: ServerResponse, e: unknown): void => {
-    if (e instanceof UsageError) return json(res, 400, { error: e.message });
+    // UsageError: attrParam (page-api.ts) shares the CLI's error type.
+    if (e instanceof ApiParamError || e instanceof UsageError) return json(res, 400, { error: e.message });
     process.stderr.write(`cpath serve: internal error on ${req.method ?? '?'} ${req.url ?? '?'}: ${e instanceof Error ? e.message : String(e)}\n`);
     if (!res.headersSent && !res.destroyed) json(res, 500, { error: 'internal error' });
   };
@@ -42,7 +44,13 @@ export function createApiHandler(ctx: ApiContext): (req: IncomingMessage, res: S
 
 /** Answers synchronously, or returns the promise of an answer (a search scanning in slices). */
 function route(req: IncomingMessage, res: ServerResponse, ctx: ApiContext, snapshot: PageSnapshot): Promise<void> | void {
-  const url = new URL(req.url ?? '/', 'http://localhost');
+  let url: URL;
+  try {
+    url = new URL(req.url ?? '/', 'http://localhost');
+  } catch {
+    // An absolute-form target such as `http://[bad`: Node passes it on as it came.
+    return json(res, 400, { error: `the request target ${JSON.stringify(req.url)} is not a URL` });
+  }
   const path = url.pathname;
   const q = url.searchParams;
   if (req.method !== 'GET' && req.method !== 'HEAD') {
@@ -101,8 +109,7 @@ function route(req: IncomingMessage, res: ServerResponse, ctx: ApiContext, snaps
   }
   if (path === '/api/diagnostics') return json(res, 200, { diagnostics: ctx.live.diag.entries() });
   if (path === '/api/traces') {
-    const limit = q.has('limit') ? positiveIntOpt('limit', q.get('limit') ?? '') : 100;
-    if (limit < 1 || limit > MAX_LIMIT) throw new UsageError(`limit: ${limit} is outside 1..${MAX_LIMIT}`);
+    const limit = q.has('limit') ? limitParam(q.get('limit') ?? '', MAX_LIMIT) : 100;
     const minDuration = q.get('minDuration');
     const maxDuration = q.get('maxDuration');
     const sinceNs = timeParam(q, 'since');
@@ -112,11 +119,11 @@ function route(req: IncomingMessage, res: ServerResponse, ctx: ApiContext, snaps
     const query = {
       ...(q.get('service') !== null ? { service: q.get('service') ?? '' } : {}),
       ...(q.get('operation') !== null ? { operation: q.get('operation') ?? '' } : {}),
-      ...(minDuration !== null ? { minDurationNs: durationOpt('minDuration', minDuration) } : {}),
-      ...(maxDuration !== null ? { maxDurationNs: durationOpt('maxDuration', maxDuration) } : {}),
+      ...(minDuration !== null ? { minDurationNs: durationParam('minDuration', minDuration) } : {}),
+      ...(maxDuration !== null ? { maxDurationNs: durationParam('maxDuration', maxDuration) } : {}),
       ...(sinceNs !== undefined ? { sinceNs } : {}),
       ...(untilNs !== undefined ? { untilNs } : {}),
-      ...(cursor !== null ? { cursor: decodeCursor(cursor) } : {}),
+      ...(cursor !== null ? { cursor: cursorParam(cursor) } : {}),
       limit,
     };
     if (attrs.length === 0) {
@@ -131,7 +138,7 @@ function route(req: IncomingMessage, res: ServerResponse, ctx: ApiContext, snaps
   if (path === '/') return page(res);
   const m = /^\/api\/traces\/([^/]+)$/.exec(path);
   if (m) {
-    const id = traceIdOpt(decodeURIComponent(m[1] ?? ''));
+    const id = traceIdParam(m[1] ?? '');
     const detail = ctx.live.trace(id);
     if (!detail) return json(res, 404, { error: `trace ${id} is not stored` });
     return json(res, 200, detail);
@@ -154,17 +161,7 @@ function page(res: ServerResponse): void {
 
 function timeParam(q: URLSearchParams, name: string): bigint | undefined {
   const v = q.get(name);
-  return v === null || v === '' ? undefined : timeOpt(name, v);
-}
-
-function encodeCursor(c: { startNs: bigint; traceId: string }): string {
-  return Buffer.from(`${c.startNs}.${c.traceId}`).toString('base64url');
-}
-
-function decodeCursor(s: string): { startNs: bigint; traceId: string } {
-  const m = /^(\d{1,20})\.([0-9a-f]{32})$/.exec(Buffer.from(s, 'base64url').toString());
-  if (!m) throw new UsageError(`cursor: "${s}" is not a cursor this API returned`);
-  return { startNs: BigInt(m[1] ?? '0'), traceId: m[2] ?? '' };
+  return v === null || v === '' ? undefined : parseTimeParam(name, v);
 }
 
 function json(res: ServerResponse, status: number, body: unknown): void {
