@@ -7,6 +7,7 @@ import type { SpanStore } from '../store/span-store.js';
 import { ApiParamError, cursorParam, durationParam, encodeCursor, limitParam, timeParam as parseTimeParam, traceIdParam } from './api-params.js';
 import { VERSION } from '../version.js';
 import { TOKEN_COOKIE, type TokenCheck } from './auth.js';
+import { hostAllowed, type HostPolicy } from './host-check.js';
 import type { LiveAnalysis } from './live-analysis.js';
 import type { Metrics } from './metrics.js';
 import { PageSnapshot, attrParam, livePageData, searchByAttributes, type AnalysisSettings } from './page-api.js';
@@ -17,6 +18,8 @@ export interface ApiContext {
   readonly metrics: Metrics;
   readonly token: TokenCheck;
   readonly settings: AnalysisSettings;
+  /** Which `Host` names are answered (DNS rebinding). */
+  readonly hosts: HostPolicy;
 }
 
 /** The page only talks to this server; inline script and style are the page's own (one file). */
@@ -53,6 +56,10 @@ function route(req: IncomingMessage, res: ServerResponse, ctx: ApiContext, snaps
   }
   const path = url.pathname;
   const q = url.searchParams;
+  // Before the token: a rebinding page must not even learn whether a token is set.
+  if (!hostAllowed(ctx.hosts, req.headers.host, req.socket.localPort ?? 0)) {
+    return json(res, 403, { error: `Host ${JSON.stringify(req.headers.host ?? '')} is not a name this server answers to (it listens on loopback: localhost, 127.0.0.1 or [::1]); start cpath serve with --allowed-host NAME to allow another name` });
+  }
   if (req.method !== 'GET' && req.method !== 'HEAD') {
     res.setHeader('Allow', 'GET, HEAD');
     return json(res, 405, { error: `method ${req.method ?? '?'} not allowed; the API is read-only` });
