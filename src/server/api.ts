@@ -22,8 +22,11 @@ export interface ApiContext {
   readonly hosts: HostPolicy;
 }
 
-/** The page only talks to this server; inline script and style are the page's own (one file). */
-const PAGE_CSP = "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:; connect-src 'self'";
+/** The page only talks to this server; inline script and style are the page's own (one file); no other page may frame it (clickjacking). */
+const PAGE_CSP = "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:; connect-src 'self'; frame-ancestors 'none'";
+
+/** How long the browser keeps the token cookie. */
+const COOKIE_MAX_AGE_S = 7 * 24 * 3600;
 
 const MAX_LIMIT = 1000;
 
@@ -47,6 +50,8 @@ export function createApiHandler(ctx: ApiContext): (req: IncomingMessage, res: S
 
 /** Answers synchronously, or returns the promise of an answer (a search scanning in slices). */
 function route(req: IncomingMessage, res: ServerResponse, ctx: ApiContext, snapshot: PageSnapshot): Promise<void> | void {
+  // Every answer, errors included: a browser must not read JSON or text as HTML or script.
+  res.setHeader('X-Content-Type-Options', 'nosniff');
   let url: URL;
   try {
     url = new URL(req.url ?? '/', 'http://localhost');
@@ -67,7 +72,10 @@ function route(req: IncomingMessage, res: ServerResponse, ctx: ApiContext, snaps
   // `/?token=T` trades the token for a cookie once, so a browser can use the API and the page.
   if (path === '/' && q.has('token')) {
     if (!ctx.token.matches(q.get('token') ?? '')) return json(res, 401, { error: 'wrong token' });
-    res.setHeader('Set-Cookie', `${TOKEN_COOKIE}=${encodeURIComponent(q.get('token') ?? '')}; Path=/; HttpOnly; SameSite=Strict`);
+    // cpath serves plain HTTP; a TLS socket (or a TLS proxy saying so) gets a Secure cookie.
+    const tls = ('encrypted' in req.socket && req.socket.encrypted === true) || req.headers['x-forwarded-proto'] === 'https';
+    const expires = new Date(Date.now() + COOKIE_MAX_AGE_S * 1000).toUTCString();
+    res.setHeader('Set-Cookie', `${TOKEN_COOKIE}=${encodeURIComponent(q.get('token') ?? '')}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${COOKIE_MAX_AGE_S}; Expires=${expires}${tls ? '; Secure' : ''}`);
     res.setHeader('Location', '/');
     res.statusCode = 302;
     res.end();
