@@ -8,8 +8,8 @@ export type Json = null | boolean | number | string | Json[] | { [key: string]: 
 
 /** The largest input handed to a target: small inputs make 10^5 runs cheap. */
 export const MAX_INPUT_BYTES = 16 * 1024;
-/** Wrapping levels one mutation may add. */
-export const MAX_WRAP_DEPTH = 48;
+/** Wrapping levels the mutations of one input may add in all (the seeds nest ~10 deep). */
+export const MAX_WRAP_DEPTH = 40;
 
 const STRINGS = [
   '', '0', '-1', '1', 'null', 'true', 'NaN', 'Infinity', '-Infinity', '1e400', '-0', '0x10', ' 12 ', '١٢',
@@ -119,6 +119,7 @@ function wrap(v: Json, depth: number, style: 'array' | 'anyArray' | 'kvlist' | '
 /** Applies the ops to a copy of `root`; the root itself may be replaced. */
 export function applyTreeOps(root: Json, ops: readonly TreeOp[]): Json {
   let doc = structuredClone(root);
+  let wrapBudget = MAX_WRAP_DEPTH;
   for (const o of ops) {
     const all = slots(doc);
     if (all.length === 0) {
@@ -150,9 +151,12 @@ export function applyTreeOps(root: Json, ops: readonly TreeOp[]): Json {
         if (from) put(s, structuredClone(get(from)));
         break;
       }
-      case 'wrap':
-        put(s, wrap(get(s), o.depth, o.style));
+      case 'wrap': {
+        const depth = Math.min(o.depth, wrapBudget);
+        wrapBudget -= depth;
+        put(s, wrap(get(s), depth, o.style));
         break;
+      }
     }
   }
   return doc;
