@@ -2,7 +2,7 @@
 // readers: protobufjs decodes to the same camelCase shape, except that ids are bytes, 64-bit
 // integers are Long objects and enums are numbers, and every accessor below accepts both.
 import { describeIdProblem, idFromBytes, normalizeId, type IdResult } from '../src/model/ids.js';
-import { asArray, field, isObject, type JsonObject } from '../src/model/json-value.js';
+import { asArray, field, isObject, showValue, type JsonObject } from '../src/model/json-value.js';
 import {
   formatSource,
   kindFromName,
@@ -110,7 +110,7 @@ function convertSpan(s: JsonObject, index: number, resource: ReturnType<ImportCo
   const startNs = readUint64(field(s, 'startTimeUnixNano', 'start_time_unix_nano'));
   const endNs = readUint64(field(s, 'endTimeUnixNano', 'end_time_unix_nano'));
   if (startNs === undefined || endNs === undefined || startNs === 0n) {
-    ctx.diag.add('timestamp_invalid', () => `${where()}: startTimeUnixNano ${String(field(s, 'startTimeUnixNano', 'start_time_unix_nano'))} / endTimeUnixNano ${String(field(s, 'endTimeUnixNano', 'end_time_unix_nano'))} is not a valid time`);
+    ctx.diag.add('timestamp_invalid', () => `${where()}: startTimeUnixNano ${showTime(field(s, 'startTimeUnixNano', 'start_time_unix_nano'))} / endTimeUnixNano ${showTime(field(s, 'endTimeUnixNano', 'end_time_unix_nano'))} is not a valid time`);
     return false;
   }
   const nameRaw = s['name'];
@@ -179,6 +179,12 @@ function readId(v: unknown, bytes: 8 | 16): IdResult {
 function showId(v: unknown): string {
   if (v instanceof Uint8Array) return `0x${Buffer.from(v).toString('hex')}`;
   return JSON.stringify(v) ?? 'undefined';
+}
+
+/** A time for a message: the number when it is one, else the value as the input had it (String() throws on `{"toString": 1}`). */
+function showTime(v: unknown): string {
+  const n = readUint64(v);
+  return n !== undefined ? String(n) : showValue(v);
 }
 
 /** A protobufjs Long. */
