@@ -2,6 +2,11 @@
 // 127.0.0.1 reaches a loopback `cpath serve` as "same origin". The query API and the live page
 // answer only loopback names in `Host` (plus --allowed-host names); the OTLP/HTTP receiver
 // refuses requests a browser sent (Origin, Sec-Fetch-Site) unless --cors allows their origin.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { T0, jsonRequest, postOtlp, rawRequest, spanIdFor, startTestServer, traceIdFor, type RawReply, type TestServer } from '../helpers/serve-harness.js';
 
@@ -76,6 +81,40 @@ describe('query API and live page: Host when bound to loopback', () => {
       expect((await rawRequest(`http://127.0.0.1:${p}/api`, { headers: { Host: 'evil.example' } })).status).toBe(403);
     } finally {
       await named.stop();
+    }
+  });
+});
+
+describe('cpath serve --allowed-host (the CLI)', () => {
+  it('takes the flag more than once, with and without a port', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cpath-hosts-'));
+    const child = spawn(process.execPath, ['bin/cpath.js', 'serve', '--store', dir, '--otlp-http', 'off', '--otlp-grpc', 'off', '--api', '127.0.0.1:0', '--allowed-host', 'a.test', '--allowed-host', 'b.test:9'], {
+      cwd: fileURLToPath(new URL('../../', import.meta.url)),
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    try {
+      const api = await new Promise<string>((resolve, reject) => {
+        let err = '';
+        const timer = setTimeout(() => reject(new Error(`cpath serve did not start; stderr:\n${err}`)), 15_000);
+        child.stderr.on('data', (c: Buffer) => {
+          err += c.toString('utf8');
+          const m = /API on (http:\/\/[^/\s;]+)\//.exec(err);
+          if (m?.[1]) {
+            clearTimeout(timer);
+            resolve(m[1]);
+          }
+        });
+      });
+      const p = new URL(api).port;
+      expect((await withHost(api, '/api', `a.test:${p}`)).status).toBe(200);
+      expect((await withHost(api, '/api', 'b.test:9')).status).toBe(200);
+      expect((await withHost(api, '/api', `b.test:${p}`)).status).toBe(403);
+      expect((await withHost(api, '/api', 'c.test')).status).toBe(403);
+    } finally {
+      const exited = new Promise((r) => child.on('exit', r));
+      child.kill('SIGTERM');
+      await exited;
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
