@@ -220,9 +220,16 @@ function convertAttributes(v: unknown, src: SourceRef, ctx: ImportContext, keep?
       }
       continue;
     }
-    out[key] = val;
+    defineOwn(out, key, val);
   }
   return out;
+}
+
+/** `o[key] = v`, except that a key "__proto__" stays a key instead of replacing the prototype (and the value being lost). */
+function defineOwn(o: Record<string, AttrValue>, key: string, v: AttrValue): void {
+  // Plain assignment otherwise: this runs for every attribute of every span.
+  if (key === '__proto__') Object.defineProperty(o, key, { value: v, enumerable: true, writable: true, configurable: true });
+  else o[key] = v;
 }
 
 function convertAnyValue(v: unknown): AttrValue | undefined {
@@ -267,7 +274,7 @@ function convertAnyValue(v: unknown): AttrValue | undefined {
         for (const kv of asArray(x['values']) ?? []) {
           if (!isObject(kv) || typeof kv['key'] !== 'string') continue;
           const c = convertAnyValue(kv['value']);
-          if (c !== undefined) out[kv['key']] = c;
+          if (c !== undefined) defineOwn(out, kv['key'], c);
         }
         return out;
       }

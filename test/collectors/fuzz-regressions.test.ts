@@ -38,3 +38,32 @@ describe('inputs the fuzzer found', () => {
     }
   });
 });
+
+describe('attributes called "__proto__" (found by the fuzzer\'s model check)', () => {
+  it('stay attributes, in OTLP/JSON, protobuf and kvlist values, and do not change the object\'s prototype', async () => {
+    const attrs = [
+      { key: '__proto__', value: { kvlistValue: { values: [{ key: 'polluted', value: { stringValue: 'yes' } }, { key: '__proto__', value: { stringValue: 'inner' } }] } } },
+      { key: 'after', value: { stringValue: 'kept' } },
+    ];
+    const req = { resourceSpans: [{ resource: { attributes: [{ key: 'service.name', value: { stringValue: 'svc' } }, { key: '__proto__', value: { stringValue: 'res' } }] }, scopeSpans: [{ spans: [{ traceId: TRACE, spanId: SPAN, name: 'x', startTimeUnixNano: '1764151200000000000', endTimeUnixNano: '1764151200000001000', attributes: attrs }] }] }] };
+    const text = JSON.stringify(req);
+    const { ExportTraceServiceRequest } = await import('../../collectors/otlp-schema.js');
+    const hex = (h: string): Buffer => Buffer.from(h, 'hex');
+    const proto = Buffer.from(ExportTraceServiceRequest.encode(ExportTraceServiceRequest.fromObject({ resourceSpans: [{ ...req.resourceSpans[0], scopeSpans: [{ spans: [{ ...req.resourceSpans[0]?.scopeSpans[0]?.spans[0], traceId: hex(TRACE), spanId: hex(SPAN) }] }] }] })).finish());
+    const results = [(await importBytes(text, 'p.otlp.json')).spans, (await importBytes(proto, 'p.pb')).spans];
+    for (const [body, enc] of [[Buffer.from(text), 'json'], [proto, 'protobuf']] as const) {
+      const d = decodeExportRequest(body, enc, 'http test', new ResourceInterner());
+      if (d.ok) results.push(d.spans);
+    }
+    expect(results).toHaveLength(4);
+    for (const spans of results) {
+      const a = spans[0]?.attributes ?? {};
+      expect(Object.getPrototypeOf(a)).toBe(Object.prototype);
+      expect(Object.keys(a)).toEqual(['__proto__', 'after']);
+      const inner = Object.getOwnPropertyDescriptor(a, '__proto__')?.value as Record<string, unknown>;
+      expect(Object.getPrototypeOf(inner)).toBe(Object.prototype);
+      expect(Object.keys(inner)).toEqual(['polluted', '__proto__']);
+      expect('polluted' in a).toBe(false);
+    }
+  });
+});

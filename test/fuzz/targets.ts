@@ -245,6 +245,9 @@ function checkSpan(s: SpanInput): string | undefined {
   if (!/^[0-9a-f]{16}$/.test(s.spanId) || /^0+$/.test(s.spanId)) return `bad spanId ${s.spanId}`;
   if (s.parentSpanId !== undefined && !/^[0-9a-f]{16}$/.test(s.parentSpanId)) return `bad parentSpanId ${s.parentSpanId}`;
   if (typeof s.startNs !== 'bigint' || typeof s.endNs !== 'bigint' || s.startNs < 0n) return `bad times ${String(s.startNs)}..${String(s.endNs)}`;
+  // An attribute called "__proto__" must stay an attribute, not become the object's prototype.
+  const proto: unknown = Object.getPrototypeOf(s.attributes);
+  if (proto !== Object.prototype && proto !== null) return 'the attributes object has another prototype (an attribute "__proto__" was assigned, not defined)';
   return undefined;
 }
 
@@ -313,7 +316,11 @@ export function serverTargets(post: (body: Buffer, contentType: string) => Promi
   if (!proto || !json) return [];
   const run = (type: string) => async (i: FuzzInput): Promise<Verdict> => {
     const r = await post(i.bytes, type);
-    return r.status >= 500 ? { ok: false, error: new ServerError(`HTTP ${r.status}: ${r.message}`) } : { ok: true, typed: r.status >= 400 };
+    if (r.status < 500) return { ok: true, typed: r.status >= 400 };
+    // Told apart: spans the store cannot hold (issue 15 finding 1, times past int64) and the rest.
+    const d = decodeExportRequest(i.bytes, type === 'application/json' ? 'json' : 'protobuf', 'fuzz', new ResourceInterner());
+    const past = d.ok && d.spans.some((s) => s.startNs > INT64_MAX || s.endNs > INT64_MAX);
+    return { ok: false, error: new ServerError(`HTTP ${r.status}${past ? ' for a span with a time past 2^63-1 ns (issue 15 finding 1)' : ''}: ${r.message}`) };
   };
   return [
     { name: 'serve-protobuf', input: proto.input, run: run('application/x-protobuf') },
@@ -322,4 +329,6 @@ export function serverTargets(post: (body: Buffer, contentType: string) => Promi
 }
 
 export class ServerError extends Error {}
+
+const INT64_MAX = 2n ** 63n - 1n;
 
