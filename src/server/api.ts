@@ -4,8 +4,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { UsageError } from '../cli/options.js';
 import { PageAssetsMissing, renderPage } from '../report/html.js';
 import type { SpanStore } from '../store/span-store.js';
-import { ApiParamError, cursorParam, durationParam, encodeCursor, limitParam, timeParam as parseTimeParam, traceIdParam } from './api-params.js';
 import { VERSION } from '../version.js';
+import { ApiParamError, cursorParam, durationParam, encodeCursor, limitParam, timeParam as parseTimeParam, traceIdParam } from './api-params.js';
 import { TOKEN_COOKIE, type TokenCheck } from './auth.js';
 import { hostAllowed, type HostPolicy } from './host-check.js';
 import type { LiveAnalysis } from './live-analysis.js';
@@ -63,7 +63,7 @@ function route(req: IncomingMessage, res: ServerResponse, ctx: ApiContext, snaps
   const q = url.searchParams;
   // Before the token: a rebinding page must not even learn whether a token is set.
   if (!hostAllowed(ctx.hosts, req.headers.host, req.socket.localPort ?? 0)) {
-    return json(res, 403, { error: `Host ${JSON.stringify(req.headers.host ?? '')} is not a name this server answers to (it listens on loopback: localhost, 127.0.0.1 or [::1]); start cpath serve with --allowed-host NAME to allow another name` });
+    return json(res, 403, { error: `Host ${JSON.stringify(req.headers.host ?? '')} is not a name this server answers to (localhost, 127.0.0.1, [::1] with its port or none, and --allowed-host names: a guard against DNS rebinding); start cpath serve with --allowed-host NAME to allow another name` });
   }
   if (req.method !== 'GET' && req.method !== 'HEAD') {
     res.setHeader('Allow', 'GET, HEAD');
