@@ -72,7 +72,11 @@ export async function inputSize(path: string): Promise<number | undefined> {
 }
 
 export async function readInput(path: string, sink: SpanSink, opts: ReadOptions = {}): Promise<InputSummary> {
-  const raw = await openRaw(path);
+  return readInputFrom(path, await openRaw(path), sink, opts);
+}
+
+/** readInput over content already open (`path` only names it in messages): what the fuzzer drives. */
+export async function readInputFrom(path: string, raw: AsyncIterable<unknown>, sink: SpanSink, opts: ReadOptions = {}): Promise<InputSummary> {
   let bytes = 0;
   const counted = (async function* () {
     for await (const chunk of raw) {

@@ -2,7 +2,7 @@
 // readers: protobufjs decodes to the same camelCase shape, except that ids are bytes, 64-bit
 // integers are Long objects and enums are numbers, and every accessor below accepts both.
 import { describeIdProblem, idFromBytes, normalizeId, type IdResult } from '../src/model/ids.js';
-import { asArray, field, isObject, type JsonObject } from '../src/model/json-value.js';
+import { asArray, field, isObject, showValue, type JsonObject } from '../src/model/json-value.js';
 import {
   formatSource,
   kindFromName,
@@ -110,7 +110,7 @@ function convertSpan(s: JsonObject, index: number, resource: ReturnType<ImportCo
   const startNs = readUint64(field(s, 'startTimeUnixNano', 'start_time_unix_nano'));
   const endNs = readUint64(field(s, 'endTimeUnixNano', 'end_time_unix_nano'));
   if (startNs === undefined || endNs === undefined || startNs === 0n) {
-    ctx.diag.add('timestamp_invalid', () => `${where()}: startTimeUnixNano ${String(field(s, 'startTimeUnixNano', 'start_time_unix_nano'))} / endTimeUnixNano ${String(field(s, 'endTimeUnixNano', 'end_time_unix_nano'))} is not a valid time`);
+    ctx.diag.add('timestamp_invalid', () => `${where()}: startTimeUnixNano ${showTime(field(s, 'startTimeUnixNano', 'start_time_unix_nano'))} / endTimeUnixNano ${showTime(field(s, 'endTimeUnixNano', 'end_time_unix_nano'))} is not a valid time`);
     return false;
   }
   const nameRaw = s['name'];
@@ -181,6 +181,12 @@ function showId(v: unknown): string {
   return JSON.stringify(v) ?? 'undefined';
 }
 
+/** A time for a message: the number when it is one, else the value as the input had it (String() throws on `{"toString": 1}`). */
+function showTime(v: unknown): string {
+  const n = readUint64(v);
+  return n !== undefined ? String(n) : showValue(v);
+}
+
 /** A protobufjs Long. */
 function isLong(v: unknown): v is { low: number; high: number } {
   return isObject(v) && typeof v['low'] === 'number' && typeof v['high'] === 'number';
@@ -214,9 +220,16 @@ function convertAttributes(v: unknown, src: SourceRef, ctx: ImportContext, keep?
       }
       continue;
     }
-    out[key] = val;
+    defineOwn(out, key, val);
   }
   return out;
+}
+
+/** `o[key] = v`, except that a key "__proto__" stays a key instead of replacing the prototype (and the value being lost). */
+function defineOwn(o: Record<string, AttrValue>, key: string, v: AttrValue): void {
+  // Plain assignment otherwise: this runs for every attribute of every span.
+  if (key === '__proto__') Object.defineProperty(o, key, { value: v, enumerable: true, writable: true, configurable: true });
+  else o[key] = v;
 }
 
 function convertAnyValue(v: unknown): AttrValue | undefined {
@@ -261,7 +274,7 @@ function convertAnyValue(v: unknown): AttrValue | undefined {
         for (const kv of asArray(x['values']) ?? []) {
           if (!isObject(kv) || typeof kv['key'] !== 'string') continue;
           const c = convertAnyValue(kv['value']);
-          if (c !== undefined) out[kv['key']] = c;
+          if (c !== undefined) defineOwn(out, kv['key'], c);
         }
         return out;
       }

@@ -58,7 +58,8 @@ export function createOtlpHttpHandler(opts: OtlpHttpOptions): (req: IncomingMess
 async function handle(req: IncomingMessage, res: ServerResponse, opts: OtlpHttpOptions): Promise<void> {
   const path = (req.url ?? '/').split('?')[0] ?? '/';
   const origin = req.headers.origin;
-  if (origin !== undefined && corsAllowed(origin, opts.cors)) {
+  const allowedOrigin = origin !== undefined && corsAllowed(origin, opts.cors);
+  if (allowedOrigin) {
     res.setHeader('Access-Control-Allow-Origin', opts.cors.includes('*') ? '*' : origin);
     res.setHeader('Vary', 'Origin');
   }
@@ -67,6 +68,14 @@ async function handle(req: IncomingMessage, res: ServerResponse, opts: OtlpHttpO
   }
   if (path !== '/v1/traces') return void finish(req, res, opts, 'json', 404, encodeStatus('json', 5, `no such endpoint ${path}; OTLP traces go to POST /v1/traces`));
   if (req.method === 'OPTIONS') return preflight(req, res, opts);
+  // A browser marks what it sends (Origin on every POST, Sec-Fetch-Site); exporters send
+  // neither. A page must not post spans unless --cors names its origin: not a cross-site page,
+  // and not a page whose name was rebound to this address ("same origin" to the browser).
+  const site = req.headers['sec-fetch-site'];
+  if (!allowedOrigin && (origin !== undefined || (site !== undefined && site !== 'none'))) {
+    opts.sink.count({ kind: 'rejected', reason: 'origin_refused', spans: 0 });
+    return void finish(req, res, opts, 'json', 403, encodeStatus('json', 7, `browser requests from origin ${origin ?? '(not sent)'} are refused; start cpath serve with --cors ${origin ?? 'ORIGIN'} to accept them`));
+  }
   if (req.method !== 'POST') {
     res.setHeader('Allow', 'POST, OPTIONS');
     return void finish(req, res, opts, 'json', 405, encodeStatus('json', 12, `method ${req.method ?? '?'} not allowed on /v1/traces; use POST`));
@@ -132,8 +141,13 @@ function preflight(req: IncomingMessage, res: ServerResponse, opts: OtlpHttpOpti
   opts.sink.count({ kind: 'answered', transport: 'http', code: '204' });
 }
 
+/** `*`, an exact origin, or a pattern such as `https://*.example.com` (`*` stands for host name characters). */
 function corsAllowed(origin: string, allowed: readonly string[]): boolean {
-  return allowed.includes('*') || allowed.includes(origin);
+  return allowed.some((a) => a === '*' || a === origin || (a.includes('*') && originPattern(a).test(origin)));
+}
+
+function originPattern(p: string): RegExp {
+  return new RegExp(`^${p.split('*').map((s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('[A-Za-z0-9.-]*')}$`, 'i');
 }
 
 function finish(req: IncomingMessage, res: ServerResponse, opts: OtlpHttpOptions, encoding: OtlpEncoding, status: number, body: Buffer): void {

@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { Option } from 'commander';
 import { startServe } from '../server/serve.js';
-import { UsageError, durationOpt, listenOpt, outliersOpt, positiveIntOpt, sizeOpt } from './options.js';
+import { UsageError, collect, durationOpt, listenOpt, outliersOpt, positiveIntOpt, sizeOpt } from './options.js';
 
 interface ServeFlags {
   otlpHttp: string;
@@ -11,6 +11,7 @@ interface ServeFlags {
   token?: string;
   maxBody: string;
   cors?: string[];
+  allowedHost?: string[];
   forward?: string;
   traceIdle: string;
   store: string;
@@ -33,7 +34,8 @@ export function addServeCommand(program: Command): void {
     .option('--api <host:port>', 'query API (and /metrics, /healthz)', '127.0.0.1:4320')
     .addOption(new Option('--token <token>', 'require Authorization: Bearer <token> on every endpoint').env('CPATH_TOKEN'))
     .option('--max-body <size>', 'largest request accepted, after decompression', '64MiB')
-    .option('--cors <origin...>', 'browser origins allowed to post traces (* for any)')
+    .option('--cors <origin...>', 'browser origins allowed to post traces (https://ui.example, https://*.example.com, * for any); other browser requests are refused')
+    .option('--allowed-host <name>', 'also answer the API and page under this Host name (name or name:port; * for any); on loopback only localhost, 127.0.0.1 and [::1] are answered (repeatable)', collect)
     .option('--forward <url>', 'also pass every accepted request on to this OTLP/HTTP endpoint, best effort')
     .option('--trace-idle <duration>', 'analyse a trace once no span of it arrived for this long', '5s')
     .option('--store <dir>', 'where spans are stored', './cpath-data')
@@ -66,6 +68,7 @@ async function runServe(f: ServeFlags): Promise<void> {
     ...(f.token !== undefined && f.token !== '' ? { token: f.token } : {}),
     maxBody: sizeOpt('--max-body', f.maxBody),
     cors: f.cors ?? [],
+    allowedHosts: f.allowedHost ?? [],
     ...(f.forward !== undefined ? { forward: f.forward } : {}),
     traceIdleMs: Math.max(1, Math.round(durationOpt('--trace-idle', f.traceIdle) / 1e6)),
     storeDir: f.store,

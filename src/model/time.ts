@@ -35,7 +35,9 @@ export function microsToNanos(v: unknown): bigint | undefined {
   if (typeof v === 'number') {
     if (!Number.isFinite(v) || v < 0) return undefined;
     if (Number.isSafeInteger(v)) return BigInt(v) * 1000n;
-    return BigInt(Math.round(v * 1000));
+    // Near Number.MAX_VALUE the product is Infinity, which BigInt() throws on.
+    const ns = Math.round(v * 1000);
+    return Number.isFinite(ns) ? BigInt(ns) : undefined;
   }
   if (typeof v === 'string' && DIGITS.test(v)) return BigInt(v) * 1000n;
   return undefined;

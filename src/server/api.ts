@@ -1,11 +1,13 @@
 // The query API of `cpath serve` (JSON over HTTP, default 127.0.0.1:4320): the questions
 // `cpath analyze` answers, over what the server has stored, while traffic flows.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { UsageError, durationOpt, positiveIntOpt, timeOpt, traceIdOpt } from '../params/values.js';
+import { UsageError } from '../params/values.js';
 import { PageAssetsMissing, renderPage } from '../report/html.js';
 import type { SpanStore } from '../store/span-store.js';
 import { VERSION } from '../version.js';
+import { ApiParamError, cursorParam, durationParam, encodeCursor, limitParam, timeParam as parseTimeParam, traceIdParam } from '../params/api-params.js';
 import { TOKEN_COOKIE, type TokenCheck } from './auth.js';
+import { hostAllowed, type HostPolicy } from './host-check.js';
 import type { LiveAnalysis } from './live-analysis.js';
 import type { Metrics } from './metrics.js';
 import { PageSnapshot, attrParam, livePageData, searchByAttributes, type AnalysisSettings } from './page-api.js';
@@ -16,16 +18,22 @@ export interface ApiContext {
   readonly metrics: Metrics;
   readonly token: TokenCheck;
   readonly settings: AnalysisSettings;
+  /** Which `Host` names are answered (DNS rebinding). */
+  readonly hosts: HostPolicy;
 }
 
-/** The page only talks to this server; inline script and style are the page's own (one file). */
-const PAGE_CSP = "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:; connect-src 'self'";
+/** The page only talks to this server; inline script and style are the page's own (one file); no other page may frame it (clickjacking). */
+const PAGE_CSP = "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:; connect-src 'self'; frame-ancestors 'none'";
+
+/** How long the browser keeps the token cookie. */
+const COOKIE_MAX_AGE_S = 7 * 24 * 3600;
 
 const MAX_LIMIT = 1000;
 
 export function createApiHandler(ctx: ApiContext): (req: IncomingMessage, res: ServerResponse) => void {
   const fail = (req: IncomingMessage, res: ServerResponse, e: unknown): void => {
-    if (e instanceof UsageError) return json(res, 400, { error: e.message });
+    // UsageError: attrParam (page-api.ts) shares the CLI's error type.
+    if (e instanceof ApiParamError || e instanceof UsageError) return json(res, 400, { error: e.message });
     process.stderr.write(`cpath serve: internal error on ${req.method ?? '?'} ${req.url ?? '?'}: ${e instanceof Error ? e.message : String(e)}\n`);
     if (!res.headersSent && !res.destroyed) json(res, 500, { error: 'internal error' });
   };
@@ -42,9 +50,21 @@ export function createApiHandler(ctx: ApiContext): (req: IncomingMessage, res: S
 
 /** Answers synchronously, or returns the promise of an answer (a search scanning in slices). */
 function route(req: IncomingMessage, res: ServerResponse, ctx: ApiContext, snapshot: PageSnapshot): Promise<void> | void {
-  const url = new URL(req.url ?? '/', 'http://localhost');
+  // Every answer, errors included: a browser must not read JSON or text as HTML or script.
+  res.setHeader('X-Content-Type-Options', 'nosniff');
+  let url: URL;
+  try {
+    url = new URL(req.url ?? '/', 'http://localhost');
+  } catch {
+    // An absolute-form target such as `http://[bad`: Node passes it on as it came.
+    return json(res, 400, { error: `the request target ${JSON.stringify(req.url)} is not a URL` });
+  }
   const path = url.pathname;
   const q = url.searchParams;
+  // Before the token: a rebinding page must not even learn whether a token is set.
+  if (!hostAllowed(ctx.hosts, req.headers.host, req.socket.localPort ?? 0)) {
+    return json(res, 403, { error: `Host ${JSON.stringify(req.headers.host ?? '')} is not a name this server answers to (localhost, 127.0.0.1, [::1] with its port or none, and --allowed-host names: a guard against DNS rebinding); start cpath serve with --allowed-host NAME to allow another name` });
+  }
   if (req.method !== 'GET' && req.method !== 'HEAD') {
     res.setHeader('Allow', 'GET, HEAD');
     return json(res, 405, { error: `method ${req.method ?? '?'} not allowed; the API is read-only` });
@@ -52,7 +72,10 @@ function route(req: IncomingMessage, res: ServerResponse, ctx: ApiContext, snaps
   // `/?token=T` trades the token for a cookie once, so a browser can use the API and the page.
   if (path === '/' && q.has('token')) {
     if (!ctx.token.matches(q.get('token') ?? '')) return json(res, 401, { error: 'wrong token' });
-    res.setHeader('Set-Cookie', `${TOKEN_COOKIE}=${encodeURIComponent(q.get('token') ?? '')}; Path=/; HttpOnly; SameSite=Strict`);
+    // cpath serves plain HTTP; a TLS socket (or a TLS proxy saying so) gets a Secure cookie.
+    const tls = ('encrypted' in req.socket && req.socket.encrypted === true) || req.headers['x-forwarded-proto'] === 'https';
+    const expires = new Date(Date.now() + COOKIE_MAX_AGE_S * 1000).toUTCString();
+    res.setHeader('Set-Cookie', `${TOKEN_COOKIE}=${encodeURIComponent(q.get('token') ?? '')}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${COOKIE_MAX_AGE_S}; Expires=${expires}${tls ? '; Secure' : ''}`);
     res.setHeader('Location', '/');
     res.statusCode = 302;
     res.end();
@@ -101,8 +124,7 @@ function route(req: IncomingMessage, res: ServerResponse, ctx: ApiContext, snaps
   }
   if (path === '/api/diagnostics') return json(res, 200, { diagnostics: ctx.live.diag.entries() });
   if (path === '/api/traces') {
-    const limit = q.has('limit') ? positiveIntOpt('limit', q.get('limit') ?? '') : 100;
-    if (limit < 1 || limit > MAX_LIMIT) throw new UsageError(`limit: ${limit} is outside 1..${MAX_LIMIT}`);
+    const limit = q.has('limit') ? limitParam(q.get('limit') ?? '', MAX_LIMIT) : 100;
     const minDuration = q.get('minDuration');
     const maxDuration = q.get('maxDuration');
     const sinceNs = timeParam(q, 'since');
@@ -112,11 +134,11 @@ function route(req: IncomingMessage, res: ServerResponse, ctx: ApiContext, snaps
     const query = {
       ...(q.get('service') !== null ? { service: q.get('service') ?? '' } : {}),
       ...(q.get('operation') !== null ? { operation: q.get('operation') ?? '' } : {}),
-      ...(minDuration !== null ? { minDurationNs: durationOpt('minDuration', minDuration) } : {}),
-      ...(maxDuration !== null ? { maxDurationNs: durationOpt('maxDuration', maxDuration) } : {}),
+      ...(minDuration !== null ? { minDurationNs: durationParam('minDuration', minDuration) } : {}),
+      ...(maxDuration !== null ? { maxDurationNs: durationParam('maxDuration', maxDuration) } : {}),
       ...(sinceNs !== undefined ? { sinceNs } : {}),
       ...(untilNs !== undefined ? { untilNs } : {}),
-      ...(cursor !== null ? { cursor: decodeCursor(cursor) } : {}),
+      ...(cursor !== null ? { cursor: cursorParam(cursor) } : {}),
       limit,
     };
     if (attrs.length === 0) {
@@ -131,7 +153,7 @@ function route(req: IncomingMessage, res: ServerResponse, ctx: ApiContext, snaps
   if (path === '/') return page(res);
   const m = /^\/api\/traces\/([^/]+)$/.exec(path);
   if (m) {
-    const id = traceIdOpt(decodeURIComponent(m[1] ?? ''));
+    const id = traceIdParam(m[1] ?? '');
     const detail = ctx.live.trace(id);
     if (!detail) return json(res, 404, { error: `trace ${id} is not stored` });
     return json(res, 200, detail);
@@ -154,17 +176,7 @@ function page(res: ServerResponse): void {
 
 function timeParam(q: URLSearchParams, name: string): bigint | undefined {
   const v = q.get(name);
-  return v === null || v === '' ? undefined : timeOpt(name, v);
-}
-
-function encodeCursor(c: { startNs: bigint; traceId: string }): string {
-  return Buffer.from(`${c.startNs}.${c.traceId}`).toString('base64url');
-}
-
-function decodeCursor(s: string): { startNs: bigint; traceId: string } {
-  const m = /^(\d{1,20})\.([0-9a-f]{32})$/.exec(Buffer.from(s, 'base64url').toString());
-  if (!m) throw new UsageError(`cursor: "${s}" is not a cursor this API returned`);
-  return { startNs: BigInt(m[1] ?? '0'), traceId: m[2] ?? '' };
+  return v === null || v === '' ? undefined : parseTimeParam(name, v);
 }
 
 function json(res: ServerResponse, status: number, body: unknown): void {

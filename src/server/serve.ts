@@ -10,6 +10,7 @@ import type { SpanInput } from '../model/span.js';
 import { SpanStore, type FsyncMode } from '../store/span-store.js';
 import { createApiHandler } from './api.js';
 import { TokenCheck } from './auth.js';
+import { hostPolicy } from './host-check.js';
 import { Forwarder } from './forwarder.js';
 import { Ingest } from './ingest.js';
 import { LiveAnalysis } from './live-analysis.js';
@@ -30,6 +31,8 @@ export interface ServeOptions {
   /** Request size limit after decompression, bytes. */
   readonly maxBody: number;
   readonly cors: readonly string[];
+  /** Names besides localhost, 127.0.0.1 and [::1] that the API answers in `Host` (`name` or `name:port`; `*`: any). */
+  readonly allowedHosts?: readonly string[];
   readonly forward?: string;
   readonly traceIdleMs: number;
   readonly storeDir: string;
@@ -110,7 +113,7 @@ export async function startServe(opts: ServeOptions): Promise<RunningServer> {
       grpc = await startOtlpGrpcServer({ host: opts.otlpGrpc.host, port: opts.otlpGrpc.port, sink, maxBody: opts.maxBody, authorize: (md) => token.matches(bearerFromMetadata(md)) });
       addresses.otlpGrpc = hostPort(opts.otlpGrpc.host, grpc.port);
     }
-    api = createServer(createApiHandler({ store, live, metrics, token, settings: { skewAdjust: opts.skewAdjust, outliers: opts.outliers, top: opts.top } }));
+    api = createServer(createApiHandler({ store, live, metrics, token, settings: { skewAdjust: opts.skewAdjust, outliers: opts.outliers, top: opts.top }, hosts: hostPolicy(opts.api.host, opts.allowedHosts ?? []) }));
     addresses.api = await listen(api, opts.api, 'query API');
   } catch (e) {
     httpReceiver?.close();

@@ -172,7 +172,7 @@ describe('GET / and GET /api', () => {
     expect(r.status).toBe(200);
     expect(r.headers['content-type']).toBe('text/html; charset=utf-8');
     expect(r.headers['cache-control']).toBe('no-store');
-    expect(r.headers['content-security-policy']).toBe("default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:; connect-src 'self'");
+    expect(r.headers['content-security-policy']).toBe("default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:; connect-src 'self'; frame-ancestors 'none'");
     const html = r.body.toString('utf8');
     expect(html.toLowerCase().startsWith('<!doctype html>')).toBe(true);
     // Live mode: no embedded data, the page fetches /api/page.
