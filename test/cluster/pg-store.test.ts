@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ResourceInterner, type SpanInput } from '../../src/model/span.js';
 import { PgStore } from '../../src/store/pg-store.js';
 import { cpath } from '../helpers/cli.js';
 import { importPath } from '../helpers/import.js';
@@ -45,6 +46,7 @@ describe.skipIf(pgSkip !== undefined)(`the PostgreSQL store${pgSkip !== undefine
     await admin.connect();
     await admin.query('CREATE DATABASE shop');
     await admin.query('CREATE DATABASE empty');
+    await admin.query('CREATE DATABASE nostore');
     await admin.end();
     db = server.url.replace(/\/postgres$/, '/shop');
   });
@@ -70,6 +72,46 @@ describe.skipIf(pgSkip !== undefined)(`the PostgreSQL store${pgSkip !== undefine
     }
   });
 
+  it('keeps awkward text exactly (tab, newline, backslash, quotes, non-ASCII); a NUL becomes U+FFFD', async () => {
+    const awkward = server.url.replace(/\/postgres$/, '/empty');
+    const store = await PgStore.open(awkward, { create: true });
+    try {
+      const resources = new ResourceInterner();
+      const resource = resources.intern({ 'service.name': 'svc\tx', 'host.name': 'h\\1' });
+      const span: SpanInput = {
+        traceId: 'ab'.repeat(16),
+        spanId: '0c'.repeat(8),
+        parentSpanId: '0d'.repeat(8),
+        parentRef: 'follows-from',
+        name: 'GET /a\tb\nc\\d "e" é😀\r',
+        kind: 'server',
+        startNs: 1_700_000_000_123_456_789n,
+        endNs: 1_700_000_000_223_456_789n,
+        status: 'error',
+        statusMessage: 'bad\u0000byte',
+        attributes: { 'a\tb': 'x\ny', n: 3, big: 12345678901234567890n, list: ['\\', '"'] },
+        resource,
+        links: [{ traceId: 'cd'.repeat(16), spanId: '0e'.repeat(8) }],
+        source: { file: 'test' },
+      };
+      expect((await store.append([span], 5n)).spansAdded).toBe(1);
+      const back: SpanInput[] = [];
+      for await (const s of store.iterateSpans(new ResourceInterner())) back.push(s);
+      expect(back).toHaveLength(1);
+      const [got] = back;
+      expect(got).toEqual({
+        ...span,
+        statusMessage: 'bad\uFFFDbyte',
+        // 64-bit integers beyond 2^53 are kept as decimal text, as in the SQLite store
+        attributes: { ...span.attributes, big: '12345678901234567890' },
+        resource: expect.objectContaining({ attributes: resource.attributes }),
+        source: { file: `${awkward} trace ${'ab'.repeat(16)}` },
+      });
+    } finally {
+      await store.close();
+    }
+  });
+
   it('cpath analyze --store postgres://... reports what cpath analyze of the file reports', async () => {
     const [fromFile, fromStore] = await Promise.all([cpath(['analyze', SAMPLE, '--format', 'json']), cpath(['analyze', '--store', db, '--format', 'json'])]);
     expect(fromStore.stderr).toBe('');
@@ -84,9 +126,9 @@ describe.skipIf(pgSkip !== undefined)(`the PostgreSQL store${pgSkip !== undefine
   });
 
   it('a database without a cpath store, and a database that does not exist: one line, exit 1', async () => {
-    const empty = server.url.replace(/\/postgres$/, '/empty');
-    const r = await cpath(['analyze', '--store', empty]);
-    expect([r.code, r.stderr]).toEqual([1, `cpath: PostgreSQL at ${empty} holds no cpath store (no table cpath.meta)\n`]);
+    const none = server.url.replace(/\/postgres$/, '/nostore');
+    const r = await cpath(['analyze', '--store', none]);
+    expect([r.code, r.stderr]).toEqual([1, `cpath: PostgreSQL at ${none} holds no cpath store (no table cpath.meta)\n`]);
     const missing = server.url.replace(/\/postgres$/, '/nosuch');
     const m = await cpath(['analyze', '--store', missing]);
     expect([m.code, m.stderr]).toEqual([1, `cpath: cannot reach PostgreSQL at ${missing}: database "nosuch" does not exist\n`]);
