@@ -18,6 +18,7 @@ import { addExportCommand } from './export-command.js';
 import { addDiffCommand } from './diff-command.js';
 import { RecordError } from '../record/record.js';
 import { StoreError } from '../store/span-store.js';
+import { ClusterError } from '../cluster/errors.js';
 import { ListenError } from '../server/serve.js';
 
 interface AnalyzeFlags {
@@ -175,7 +176,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       process.stderr.write(`cpath: ${e.message}\n`);
       return 2;
     }
-    if (e instanceof InputError || e instanceof StoreError || e instanceof ListenError || e instanceof RecordError || e instanceof PageAssetsMissing) {
+    if (e instanceof InputError || e instanceof StoreError || e instanceof ClusterError || e instanceof ListenError || e instanceof RecordError || e instanceof PageAssetsMissing) {
       process.stderr.write(`cpath: ${e.message}\n`);
       return 1;
     }

@@ -26,6 +26,9 @@ import {
   type StreamConfig,
   type StreamInfo,
 } from 'nats';
+import { ClusterError } from './errors.js';
+
+export { ClusterError };
 
 export const SPAN_STREAM = 'cpath-spans';
 export const SUBJECT_PREFIX = 'cpath.spans';
@@ -33,8 +36,6 @@ export const DEFAULT_PARTITIONS = 16;
 /** The stream refuses publishes beyond this many bytes (analysers behind): receivers answer 503. */
 export const DEFAULT_STREAM_MAX_BYTES = 8 * 1024 ** 3;
 
-/** A cluster set up wrongly (unreachable NATS, no JetStream, another P): one line for the user, exit 1. */
-export class ClusterError extends Error {}
 
 export function partitionSubject(p: number): string {
   return `${SUBJECT_PREFIX}.${p}`;
