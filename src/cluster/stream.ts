@@ -36,7 +36,6 @@ export const DEFAULT_PARTITIONS = 16;
 /** The stream refuses publishes beyond this many bytes (analysers behind): receivers answer 503. */
 export const DEFAULT_STREAM_MAX_BYTES = 8 * 1024 ** 3;
 
-
 export function partitionSubject(p: number): string {
   return `${SUBJECT_PREFIX}.${p}`;
 }
