@@ -18,6 +18,7 @@ import { addExportCommand } from './export-command.js';
 import { addDiffCommand } from './diff-command.js';
 import { RecordError } from '../record/record.js';
 import { StoreError } from '../store/span-store.js';
+import { ClusterError } from '../cluster/errors.js';
 import { ListenError } from '../server/serve.js';
 
 interface AnalyzeFlags {
@@ -55,7 +56,7 @@ function buildProgram(): Command {
     .command('analyze')
     .description('Read trace files and report critical paths, latency percentiles, outliers and blame per endpoint.')
     .argument('[input...]', 'trace files: OTLP JSON / JSON Lines / protobuf, Jaeger JSON, Zipkin v2 JSON; .gz is read transparently; - reads stdin')
-    .option('--store <dir>', 'also read what `cpath serve` stored in this directory (it may be running)')
+    .option('--store <dir|url>', 'also read what `cpath serve` stored: its store directory, or the postgres://user@host:port/db of a cluster (it may be running)')
     .option('--threads <events.log>', 'an event log of `cpath record`: split each span section of the path into the threads that held it up (repeatable)', collect)
     .option('--root <function>', 'event logs without spans: analyse the calls of this probed function (default: the outermost probed calls of each thread)')
     .addOption(new Option('--input-format <format>', 'skip detection and read every input as this format').choices([...INPUT_FORMATS]))
@@ -175,7 +176,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       process.stderr.write(`cpath: ${e.message}\n`);
       return 2;
     }
-    if (e instanceof InputError || e instanceof StoreError || e instanceof ListenError || e instanceof RecordError || e instanceof PageAssetsMissing) {
+    if (e instanceof InputError || e instanceof StoreError || e instanceof ClusterError || e instanceof ListenError || e instanceof RecordError || e instanceof PageAssetsMissing) {
       process.stderr.write(`cpath: ${e.message}\n`);
       return 1;
     }

@@ -9,12 +9,13 @@ import type { EventLog } from '../model/event-log.js';
 import { ResourceInterner, type SpanInput } from '../model/span.js';
 import { TraceSetBuilder, type Trace } from '../model/trace-builder.js';
 import { readStore } from '../store/store-input.js';
+import { isPostgresUrl } from '../store/store-url.js';
 
 export interface ReadRequest {
   readonly files: readonly string[];
   /** Event logs of `cpath record` (`--threads`): only that format is accepted there. */
   readonly threads?: readonly string[];
-  /** A `cpath serve` store directory (`--store`), read after the files. */
+  /** A `cpath serve` store (`--store`): a directory (SQLite) or a postgres:// URL (the cluster's store), read after the files. */
   readonly store?: string;
   readonly inputFormat?: InputFormat;
   /** Span attributes to keep (see `attributesToKeep`); undefined keeps them all. */
@@ -64,7 +65,11 @@ export async function readInputs(req: ReadRequest, diag: Diagnostics): Promise<R
     if (summary.format !== 'cpath-events') throw new InputError(`${file}: --threads takes an event log of cpath record, not ${summary.format ?? 'an empty input'}`);
     inputs.push(summary);
   }
-  if (req.store !== undefined) readStore(req.store, sink, req.storeWindow?.sinceNs, req.storeWindow?.untilNs);
+  if (req.store !== undefined) {
+    // the PostgreSQL driver is loaded only when a URL asks for it
+    if (isPostgresUrl(req.store)) await (await import('../store/pg-store.js')).readPgStore(req.store, sink, req.storeWindow?.sinceNs, req.storeWindow?.untilNs);
+    else readStore(req.store, sink, req.storeWindow?.sinceNs, req.storeWindow?.untilNs);
+  }
   const models = logs.map((l) => buildThreadModel(l, diag));
   logs.length = 0;
   const { traces, spanCount } = builder.build();

@@ -7,11 +7,13 @@ import { granularityLabels, reportHeader, reportSettings, type AnalysisSettings 
 import { toReportEndpoint } from '../report/trace-json.js';
 import type { AnalyzeReport, ReportTrace } from '../report/types.js';
 import type { ReadInputs, ReadRequest } from './read.js';
+import { redactUrl } from '../store/store-url.js';
 import type { SpanTraces } from './span-traces.js';
 import type { ThreadSplit } from './thread-split.js';
 
 export function spanReport(req: Pick<ReadRequest, 'files' | 'threads' | 'store'>, read: ReadInputs, spans: SpanTraces, settings: AnalysisSettings, diag: Diagnostics, traces: ReportTrace[] = [], split?: ThreadSplit): AnalyzeReport {
-  const store = req.store !== undefined ? [req.store] : [];
+  // a postgres:// URL is shown without its password
+  const store = req.store !== undefined ? [redactUrl(req.store)] : [];
   return {
     ...reportHeader(),
     input: {

@@ -64,8 +64,8 @@ export interface TraceCursor {
   readonly traceId: string;
 }
 
-const KINDS: readonly SpanKind[] = ['unspecified', 'internal', 'server', 'client', 'producer', 'consumer'];
-const STATUSES: readonly StatusCode[] = ['unset', 'ok', 'error'];
+export const KINDS: readonly SpanKind[] = ['unspecified', 'internal', 'server', 'client', 'producer', 'consumer'];
+export const STATUSES: readonly StatusCode[] = ['unset', 'ok', 'error'];
 
 /** Rows as better-sqlite3 returns them with safe integers on: every INTEGER is a bigint. */
 interface SpanRow {
@@ -521,7 +521,7 @@ function createSchema(db: Database.Database): void {
 }
 
 /** Attributes as JSON; 64-bit integers beyond 2^53 become decimal strings. Undefined when empty. */
-function encodeAttributes(a: Attributes): string | undefined {
+export function encodeAttributes(a: Attributes): string | undefined {
   for (const _ in a) {
     try {
       // Without a replacer JSON.stringify stays on its fast path; it throws on a bigint.
@@ -533,7 +533,7 @@ function encodeAttributes(a: Attributes): string | undefined {
   return undefined;
 }
 
-function decodeAttributes(text: string): Attributes {
+export function decodeAttributes(text: string): Attributes {
   try {
     const v: unknown = JSON.parse(text);
     return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Attributes) : {};
@@ -542,7 +542,7 @@ function decodeAttributes(text: string): Attributes {
   }
 }
 
-function decodeLinks(text: string): SpanLinkRef[] {
+export function decodeLinks(text: string): SpanLinkRef[] {
   try {
     const v: unknown = JSON.parse(text);
     if (!Array.isArray(v)) return [];

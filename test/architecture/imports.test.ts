@@ -22,8 +22,9 @@ export const LAYERS: readonly (readonly string[])[] = [
   ['collectors', 'analysis'],
   // output and storage
   ['src/report', 'src/export', 'src/store'],
-  // stages composed by the commands: read -> analyse -> report; cpath record
-  ['src/pipeline', 'src/record'],
+  // stages composed by the commands: read -> analyse -> report; cpath record; the cluster's
+  // stream of spans (NATS JetStream)
+  ['src/pipeline', 'src/record', 'src/cluster'],
   // the top: the command line, the server, the page script (browser)
   ['src/cli', 'src/server', 'src/web'],
 ];
