@@ -1,13 +1,12 @@
 // One fuzz target in a worker thread (the main thread watches it for hangs): runs `runs` inputs
 // of the target's arbitrary from `seed`, times each, and reports what failed, one example per
 // kind of failure written to `outDir`.
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
 import fc from 'fast-check';
-import { startServe } from '../../src/server/serve.js';
+import { startTestServer } from '../helpers/serve-harness.js';
 import { buildTargets, serverTargets, type FuzzInput, type Target } from './targets.js';
 
 export interface Job {
@@ -62,23 +61,8 @@ async function main(): Promise<void> {
   let cleanup = async (): Promise<void> => {};
   let target: Target | undefined = buildTargets().find((t) => t.name === j.target);
   if (!target && j.target.startsWith('serve-')) {
-    const dir = mkdtempSync(join(tmpdir(), 'cpath-fuzz-'));
-    const server = await startServe({
-      otlpHttp: { host: '127.0.0.1', port: 0 },
-      api: { host: '127.0.0.1', port: 0 },
-      maxBody: 4 * 1024 * 1024,
-      cors: [],
-      traceIdleMs: 50,
-      storeDir: dir,
-      fsync: 'batch',
-      retention: {},
-      skewAdjust: true,
-      outliers: { kind: 'auto' },
-      top: 20,
-      maxQueuedSpans: 200_000,
-      maxPendingTraces: 1_000_000,
-      log: () => {},
-    });
+    const t = await startTestServer({ log: () => {} });
+    const server = t.server;
     const agent = new Agent({ keepAlive: true, maxSockets: 1 });
     const base = `http://${server.addresses.otlpHttp ?? ''}`;
     const post = (body: Buffer, contentType: string): Promise<{ status: number; message: string }> =>
@@ -94,8 +78,7 @@ async function main(): Promise<void> {
     target = serverTargets(post).find((t) => t.name === j.target);
     cleanup = async () => {
       agent.destroy();
-      await server.close();
-      rmSync(dir, { recursive: true, force: true });
+      await t.stop();
     };
   }
   if (!target) throw new Error(`no fuzz target ${j.target}`);
