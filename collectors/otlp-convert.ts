@@ -16,7 +16,7 @@ import {
   type SpanLinkRef,
   type StatusCode,
 } from '../src/model/span.js';
-import { parseUint64 } from '../src/model/time.js';
+import { parseUint64, timeRangeProblem } from '../src/model/time.js';
 import type { ImportContext } from './format.js';
 
 /** Top-level keys that hold ResourceSpans: OTLP, snake_case, and Tempo's `batches`. */
@@ -111,6 +111,11 @@ function convertSpan(s: JsonObject, index: number, resource: ReturnType<ImportCo
   const endNs = readUint64(field(s, 'endTimeUnixNano', 'end_time_unix_nano'));
   if (startNs === undefined || endNs === undefined || startNs === 0n) {
     ctx.diag.add('timestamp_invalid', () => `${where()}: startTimeUnixNano ${String(field(s, 'startTimeUnixNano', 'start_time_unix_nano'))} / endTimeUnixNano ${String(field(s, 'endTimeUnixNano', 'end_time_unix_nano'))} is not a valid time`);
+    return false;
+  }
+  const beyond = timeRangeProblem(startNs, endNs);
+  if (beyond !== undefined) {
+    ctx.diag.add('timestamp_invalid', () => `${where()}: startTimeUnixNano ${startNs} / endTimeUnixNano ${endNs} ${beyond}`);
     return false;
   }
   const nameRaw = s['name'];

@@ -13,7 +13,10 @@ export interface OtlpSink {
   readonly resources: ResourceInterner;
   /** True when new requests should be refused before their body is read. */
   busy(): boolean;
-  /** 'busy' at once, or a promise settled when the spans are committed (rejected: not stored). */
+  /**
+   * 'busy' at once, or a promise settled when the spans are committed. Rejected: not stored,
+   * with an `UnstorableRequest` when retrying can never help (answered 400), else retryable (503).
+   */
   submit(spans: readonly SpanInput[]): Promise<void> | 'busy';
   /** Problems found in an accepted request, for the server's diagnostics. */
   noteDiagnostics(diag: Diagnostics): void;
@@ -22,6 +25,9 @@ export interface OtlpSink {
   /** Counts for /metrics. */
   count(event: ReceiverEvent): void;
 }
+
+/** The store refused a request's spans for what they hold, not for its own state: never retry. */
+export class UnstorableRequest extends Error {}
 
 export type ReceiverEvent =
   | { readonly kind: 'answered'; readonly transport: 'http' | 'grpc'; readonly code: string }
@@ -99,6 +105,10 @@ async function handle(req: IncomingMessage, res: ServerResponse, opts: OtlpHttpO
     try {
       await wait;
     } catch (e) {
+      if (e instanceof UnstorableRequest) {
+        opts.sink.count({ kind: 'rejected', reason: 'unstorable', spans: decoded.spans.length });
+        return void finish(req, res, opts, encoding, 400, encodeStatus(encoding, 3, e.message));
+      }
       opts.sink.count({ kind: 'store_failed', error: e });
       return busy(req, res, opts, encoding, 'store_failed', decoded.spans.length);
     }

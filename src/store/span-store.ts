@@ -484,6 +484,19 @@ export class SpanStore {
 
 export class StoreError extends Error {}
 
+/** SQLite result codes that say the data itself cannot be stored (retrying the same data fails again). */
+const DATA_ERRORS = new Set(['SQLITE_TOOBIG', 'SQLITE_MISMATCH', 'SQLITE_RANGE']);
+
+/**
+ * True when a write failed for what it held: a value better-sqlite3 cannot bind (a bigint past
+ * int64 is a RangeError, a wrong type a TypeError) or one SQLite refuses as such. False for the
+ * store's own state (disk full, I/O error, locked...), which may pass.
+ */
+export function isPermanentStoreError(e: unknown): boolean {
+  if (e instanceof Database.SqliteError) return DATA_ERRORS.has(e.code) || e.code.startsWith('SQLITE_CONSTRAINT');
+  return e instanceof RangeError || e instanceof TypeError;
+}
+
 // The checkpointer's code (CommonJS, run with eval: better-sqlite3 is a CommonJS package).
 const CHECKPOINTER = `
 const { workerData } = require('node:worker_threads');
