@@ -87,7 +87,7 @@ interface StatusReply {
 type ExportReply = Buffer | StatusReply;
 
 async function exportTraces(body: Buffer, source: string, sink: OtlpSink): Promise<ExportReply> {
-  const decoded = decodeExportRequest(body, 'protobuf', source, sink.resources);
+  const decoded = decodeExportRequest(body, 'protobuf', source, sink.resources, sink.limits);
   if (!decoded.ok) {
     sink.count({ kind: 'rejected', reason: 'bad_request', spans: 0 });
     return { code: grpc.status.INVALID_ARGUMENT, details: decoded.message };

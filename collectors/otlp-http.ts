@@ -4,6 +4,7 @@
 // for spans with invalid ids.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Diagnostics } from '../src/model/diagnostics.js';
+import type { SpanLimits } from '../src/model/limits.js';
 import type { ResourceInterner, SpanInput } from '../src/model/span.js';
 import { ByteBudget, readBody } from './http-body.js';
 import { decodeExportRequest, encodeExportResponse, encodeStatus, type OtlpEncoding } from './otlp-request.js';
@@ -11,6 +12,8 @@ import { decodeExportRequest, encodeExportResponse, encodeStatus, type OtlpEncod
 /** Where accepted spans go (the server's ingest queue). */
 export interface OtlpSink {
   readonly resources: ResourceInterner;
+  /** Bounds applied while decoding (attributes, value length, events, links per span); default DEFAULT_SPAN_LIMITS. */
+  readonly limits?: SpanLimits;
   /** True when new requests should be refused before their body is read. */
   busy(): boolean;
   /**
@@ -95,7 +98,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, opts: OtlpHttpO
     return void finish(req, res, opts, encoding, body.status, encodeStatus(encoding, body.status === 413 ? 8 : 3, body.message));
   }
   try {
-    const decoded = decodeExportRequest(body.body, encoding, `http ${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? '?'}`, opts.sink.resources);
+    const decoded = decodeExportRequest(body.body, encoding, `http ${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? '?'}`, opts.sink.resources, opts.sink.limits);
     if (!decoded.ok) {
       opts.sink.count({ kind: 'rejected', reason: 'bad_request', spans: 0 });
       return void finish(req, res, opts, encoding, 400, encodeStatus(encoding, 3, decoded.message));

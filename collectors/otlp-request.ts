@@ -2,22 +2,25 @@
 // replies the exporters expect. Decoding reuses the file importers' converter: a request is
 // one message or one JSON document.
 import { Diagnostics, type DiagnosticCode } from '../src/model/diagnostics.js';
+import { DEFAULT_SPAN_LIMITS, type SpanLimits } from '../src/model/limits.js';
 import type { ResourceInterner, SpanInput } from '../src/model/span.js';
 import { errorText } from './json-document.js';
 import { convertOtlp } from './otlp-convert.js';
 import { otlpJson } from './otlp-json.js';
-import { ExportTraceServiceRequest, ExportTraceServiceResponse, RpcStatus } from './otlp-schema.js';
+import { ExportTraceServiceResponse, RpcStatus, decodeWithLimits } from './otlp-schema.js';
 
 export type OtlpEncoding = 'protobuf' | 'json';
 
 /** Problems that reject a span (the partial-success count); other codes are repairs. */
 const REJECTING: readonly DiagnosticCode[] = ['id_invalid', 'timestamp_invalid', 'record_invalid'];
+/** Repairs the client is told about (a partial_success with 0 rejected is a warning in OTLP). */
+const TRUNCATING: readonly DiagnosticCode[] = ['attributes_truncated', 'attribute_value_truncated', 'events_truncated', 'links_truncated'];
 
 export type DecodedRequest =
   | {
       readonly ok: true;
       readonly spans: SpanInput[];
-      /** Spans left out, with the first reason, for `partial_success`. */
+      /** Spans left out, with the first reason, for `partial_success`; or, with none left out, what was truncated. */
       readonly rejected: number;
       readonly rejectReason?: string;
       /** Everything counted while converting (rejections and repairs). */
@@ -26,10 +29,10 @@ export type DecodedRequest =
   | { readonly ok: false; readonly message: string };
 
 /** `source` names the request in messages, e.g. `http 127.0.0.1:53422`. */
-export function decodeExportRequest(body: Uint8Array, encoding: OtlpEncoding, source: string, resources: ResourceInterner): DecodedRequest {
+export function decodeExportRequest(body: Uint8Array, encoding: OtlpEncoding, source: string, resources: ResourceInterner, limits: SpanLimits = DEFAULT_SPAN_LIMITS): DecodedRequest {
   const diag = new Diagnostics();
   const spans: SpanInput[] = [];
-  const ctx = { file: source, diag, resources, emit: (s: SpanInput) => spans.push(s) };
+  const ctx = { file: source, diag, resources, limits, emit: (s: SpanInput) => spans.push(s) };
   if (body.length === 0) return { ok: true, spans, rejected: 0, diag };
   if (encoding === 'protobuf') {
     // protobufjs reads a zero tag as field 0 and skips it, so zero-filled garbage would "decode"
@@ -37,7 +40,7 @@ export function decodeExportRequest(body: Uint8Array, encoding: OtlpEncoding, so
     if (body[0] === 0) return { ok: false, message: 'not a valid OTLP protobuf ExportTraceServiceRequest (it starts with field number 0)' };
     let msg: unknown;
     try {
-      msg = ExportTraceServiceRequest.decode(body);
+      msg = decodeWithLimits(body, limits);
     } catch (e) {
       return { ok: false, message: `not a valid OTLP protobuf ExportTraceServiceRequest (${errorText(e)})` };
     }
@@ -56,19 +59,25 @@ export function decodeExportRequest(body: Uint8Array, encoding: OtlpEncoding, so
     // Epoch nanoseconds as bare JSON numbers were rounded by JSON.parse: parse again with them quoted.
     if (otlpJson.handleValue(value, { file: source }, ctx) === 'reparse') otlpJson.handleValue(JSON.parse(otlpJson.preprocess?.(text) ?? text), { file: source }, ctx);
   }
+  // Attribute values nested past the bound are bad data, not a repair: the request is refused.
+  const tooDeep = diag.entries().find((e) => e.code === 'attribute_too_deep');
+  if (tooDeep) return { ok: false, message: tooDeep.example ?? tooDeep.message };
   let rejected = 0;
   let rejectReason: string | undefined;
+  const truncated: string[] = [];
   for (const e of diag.entries()) {
+    if (TRUNCATING.includes(e.code)) truncated.push(e.example ?? e.message);
     if (!REJECTING.includes(e.code)) continue;
     rejected += e.count;
     rejectReason ??= e.example ?? e.message;
   }
+  if (truncated.length > 0) rejectReason ??= `stored with the server's span limits: ${truncated.join('; ')}`;
   return { ok: true, spans, rejected, ...(rejectReason !== undefined ? { rejectReason } : {}), diag };
 }
 
 /** The 200 reply: empty on full success, `partial_success` when spans were rejected. */
 export function encodeExportResponse(encoding: OtlpEncoding, rejected: number, message?: string): Buffer {
-  const partial = rejected > 0 ? { rejectedSpans: rejected, errorMessage: message ?? '' } : undefined;
+  const partial = rejected > 0 || message !== undefined ? { rejectedSpans: rejected, errorMessage: message ?? '' } : undefined;
   if (encoding === 'json') return Buffer.from(JSON.stringify(partial ? { partialSuccess: { rejectedSpans: String(rejected), errorMessage: partial.errorMessage } } : {}));
   return Buffer.from(ExportTraceServiceResponse.encode(ExportTraceServiceResponse.create(partial ? { partialSuccess: partial } : {})).finish());
 }

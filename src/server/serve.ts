@@ -6,6 +6,7 @@ import { ByteBudget } from '../../collectors/http-body.js';
 import { bearerFromMetadata, startOtlpGrpcServer } from '../../collectors/otlp-grpc.js';
 import { createOtlpHttpHandler, type OtlpSink, type ReceiverEvent } from '../../collectors/otlp-http.js';
 import type { OutlierPolicy } from '../../analysis/endpoints.js';
+import { DEFAULT_SPAN_LIMITS, type SpanLimits } from '../model/limits.js';
 import type { SpanInput } from '../model/span.js';
 import { SpanStore, type FsyncMode } from '../store/span-store.js';
 import { createApiHandler } from './api.js';
@@ -42,6 +43,8 @@ export interface ServeOptions {
   readonly maxQueuedSpans: number;
   /** Traces waiting for analysis, at most. */
   readonly maxPendingTraces: number;
+  /** Attributes, value length, events and links kept per span (default DEFAULT_SPAN_LIMITS). */
+  readonly spanLimits?: SpanLimits;
   /** Spans of new traces kept in memory for their analysis (default 200,000); beyond, they are read back from the store. */
   readonly maxBufferedSpans?: number;
   readonly log: (line: string) => void;
@@ -80,6 +83,7 @@ export async function startServe(opts: ServeOptions): Promise<RunningServer> {
   let storeWarned = false;
   const sink: OtlpSink = {
     resources: live.resources,
+    limits: opts.spanLimits ?? DEFAULT_SPAN_LIMITS,
     busy: () => ingest.busy(),
     submit: (spans: readonly SpanInput[]) => ingest.submit(spans),
     noteDiagnostics: (d) => live.diag.merge(d),

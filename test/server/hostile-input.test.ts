@@ -1,19 +1,23 @@
 // `cpath serve` against hostile and broken clients (issue 15): one client's bad data must never
 // refuse, stall or hide another's. Each block drives the real server over HTTP.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ExportTraceServiceResponse, RpcStatus } from '../../collectors/otlp-schema.js';
+import { ExportTraceServiceRequest, ExportTraceServiceResponse, RpcStatus } from '../../collectors/otlp-schema.js';
 import { UnstorableRequest } from '../../collectors/otlp-http.js';
 import type { SpanInput } from '../../src/model/span.js';
 import { Ingest } from '../../src/server/ingest.js';
 import type { StoredBatch } from '../../src/store/span-store.js';
-import { T0, postOtlp, protoRequest, spanIdFor, startTestServer, traceIdFor, type ProtoSpan, type RawReply, type TestServer } from '../helpers/serve-harness.js';
+import { cpath } from '../helpers/cli.js';
+import { T0, getJson, postOtlp, protoRequest, spanIdFor, startTestServer, traceIdFor, type ProtoSpan, type RawReply, type TestServer } from '../helpers/serve-harness.js';
 
 const PROTO = 'application/x-protobuf';
 
 let srv: TestServer;
 beforeAll(async () => {
-  srv = await startTestServer({ maxBody: 4 * 1024 * 1024, traceIdleMs: 50 });
+  srv = await startTestServer({ maxBody: 16 * 1024 * 1024, traceIdleMs: 50 });
 });
 afterAll(async () => {
   await srv.stop();
@@ -122,5 +126,162 @@ describe('finding 1: one bad span never refuses everyone', () => {
     expect(bad?.status).toBe(400);
     if (bad) expect(rpcStatus(bad)).toMatchObject({ code: 3, message: expect.stringMatching(/cannot hold this request's data.*bound bigint/) as unknown });
     expect(good?.status).toBe(200);
+  });
+});
+
+/** An AnyValue nesting `depth` arrayValues (or kvlistValues) around a string, as OTLP/JSON text. */
+function deepJsonValue(depth: number, kind: 'array' | 'kvlist'): string {
+  const open = kind === 'array' ? '{"arrayValue":{"values":[' : '{"kvlistValue":{"values":[{"key":"k","value":';
+  const close = kind === 'array' ? ']}}' : '}]}}';
+  return `${open.repeat(depth)}{"stringValue":"x"}${close.repeat(depth)}`;
+}
+
+function deepJsonRequest(traceId: string, depth: number, kind: 'array' | 'kvlist'): Buffer {
+  const spanJson = `{"traceId":"${traceId}","spanId":"00000000000000a1","name":"deep","startTimeUnixNano":"${T0}","endTimeUnixNano":"${T0 + 1000n}","attributes":[{"key":"deep","value":${deepJsonValue(depth, kind)}}]}`;
+  return Buffer.from(`{"resourceSpans":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"deep"}}]},"scopeSpans":[{"spans":[${spanJson}]}]}]}`);
+}
+
+/** The same as protobuf bytes, built by hand (protobufjs's own encoder recurses). */
+function deepProtoRequest(traceId: string, depth: number): Buffer {
+  const varint = (n: number): Buffer => {
+    const b: number[] = [];
+    while (n > 127) {
+      b.push((n & 127) | 128);
+      n >>>= 7;
+    }
+    b.push(n);
+    return Buffer.from(b);
+  };
+  const ld = (field: number, buf: Buffer): Buffer => Buffer.concat([varint((field << 3) | 2), varint(buf.length), buf]);
+  const fixed64 = (field: number, v: bigint): Buffer => {
+    const b = Buffer.alloc(9);
+    b[0] = (field << 3) | 1;
+    b.writeBigUInt64LE(v, 1);
+    return b;
+  };
+  // Prefixes only (an AnyValue holding an ArrayValue holding the next level), joined once at the end.
+  const inner = ld(1, Buffer.from('x'));
+  const prefixes: Buffer[] = [];
+  let len = inner.length;
+  for (let i = 0; i < depth; i++) {
+    const arrayPrefix = Buffer.concat([varint((1 << 3) | 2), varint(len)]);
+    len += arrayPrefix.length;
+    const anyPrefix = Buffer.concat([varint((5 << 3) | 2), varint(len)]);
+    len += anyPrefix.length;
+    prefixes.push(arrayPrefix, anyPrefix);
+  }
+  const value = Buffer.concat([...prefixes.reverse(), inner]);
+  const attr = Buffer.concat([ld(1, Buffer.from('deep')), ld(2, value)]);
+  const s = Buffer.concat([ld(1, Buffer.from(traceId, 'hex')), ld(2, Buffer.from('00000000000000a1', 'hex')), ld(5, Buffer.from('deep')), fixed64(7, T0), fixed64(8, T0 + 1000n), ld(9, attr)]);
+  return ld(1, ld(2, ld(2, s)));
+}
+
+describe('finding 4: deep nesting is a 400, never a stack overflow', () => {
+  it('answers 400 naming the attribute for 100,000 levels of arrayValue and kvlistValue (JSON) and arrayValue (protobuf), and keeps serving', async () => {
+    for (const [body, type] of [
+      [deepJsonRequest(traceIdFor(0x44, 1), 100_000, 'array'), 'application/json'],
+      [deepJsonRequest(traceIdFor(0x44, 2), 100_000, 'kvlist'), 'application/json'],
+      [deepProtoRequest(traceIdFor(0x44, 3), 100_000), PROTO],
+    ] as const) {
+      const r = await postOtlp(srv.otlp, body, type);
+      expect(r.status, type).toBe(400);
+      const message = type === PROTO ? rpcStatus(r).message : (JSON.parse(r.body.toString('utf8')) as { message?: string }).message;
+      expect(message).toMatch(/attribute "deep" nests arrays or key-value lists more than 32 levels deep/);
+    }
+    const ok = span('after-deep');
+    expect((await postOtlp(srv.otlp, protoRequest({ hostile: [ok] }), PROTO)).status).toBe(200);
+    expect(stored(ok.traceId)).toEqual(['after-deep']);
+  });
+
+  it('accepts 32 levels (the bound) in both encodings', async () => {
+    const a = traceIdFor(0x44, 4);
+    const b = traceIdFor(0x44, 5);
+    expect((await postOtlp(srv.otlp, deepJsonRequest(a, 32, 'array'), 'application/json')).status).toBe(200);
+    expect((await postOtlp(srv.otlp, deepProtoRequest(b, 32), PROTO)).status).toBe(200);
+    let v: unknown = srv.server.store.spansOfTrace(b, srv.server.live.resources)[0]?.attributes['deep'];
+    let depth = 0;
+    while (Array.isArray(v)) {
+      v = v[0];
+      depth++;
+    }
+    expect([depth, v]).toEqual([32, 'x']);
+  });
+
+  it('`cpath analyze` of a file holding such a span exits 0 and counts attribute_too_deep (JSON, and a JSON array of requests nested 100,000 deep)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cpath-deep-'));
+    try {
+      const ok = `{"resourceSpans":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"svc"}}]},"scopeSpans":[{"spans":[{"traceId":"${traceIdFor(0x45, 1)}","spanId":"00000000000000b1","name":"GET /ok","kind":2,"startTimeUnixNano":"${T0}","endTimeUnixNano":"${T0 + 5000n}"}]}]}]}`;
+      writeFileSync(join(dir, 'deep.jsonl'), `${deepJsonRequest(traceIdFor(0x45, 2), 100_000, 'kvlist').toString()}\n${ok}\n`);
+      writeFileSync(join(dir, 'nested.json'), `${'['.repeat(100_000)}${ok}${']'.repeat(100_000)}`);
+      for (const f of ['deep.jsonl', 'nested.json']) {
+        // --group-by makes analyze convert that attribute (it skips attributes nothing reads).
+        const run = await cpath(['analyze', '--format', 'json', '--group-by', 'deep', '--input-format', 'otlp-json', join(dir, f)]);
+        expect(run.stderr, f).not.toMatch(/internal error/);
+        expect(run.code, `${f}: ${run.stderr}`).toBe(0);
+        const report = JSON.parse(run.stdout) as { diagnostics: { code: string; count: number }[]; input: { spans: number } };
+        if (f === 'deep.jsonl') expect(report.diagnostics).toContainEqual(expect.objectContaining({ code: 'attribute_too_deep', count: 1 }));
+        expect(report.input.spans, f).toBeGreaterThanOrEqual(1);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('finding 2: span limits truncate with a counted diagnostic instead of refusing', () => {
+  let small: TestServer;
+  beforeAll(async () => {
+    small = await startTestServer({ spanLimits: { attributes: 10, valueLength: 100, events: 2, links: 3 } });
+  });
+  afterAll(async () => {
+    await small.stop();
+  });
+
+  it('keeps the first N attributes, cuts long values, drops extra links and events, tells the client (partial success, 0 rejected) and counts each', async () => {
+    const traceId = traceIdFor(0x46, 1);
+    const attributes = [...Array.from({ length: 1000 }, (_, i) => ({ key: `k${i}`, value: { intValue: i } }))];
+    attributes.splice(1, 0, { key: 'long', value: { stringValue: 'y'.repeat(100_000) } } as never);
+    const link = (i: number): { traceId: Buffer; spanId: Buffer } => ({ traceId: Buffer.from(traceIdFor(0x47, i), 'hex'), spanId: Buffer.from(spanIdFor(i), 'hex') });
+    const msg = {
+      resourceSpans: [
+        {
+          resource: { attributes: [{ key: 'service.name', value: { stringValue: 'limits' } }] },
+          scopeSpans: [
+            {
+              spans: [
+                {
+                  traceId: Buffer.from(traceId, 'hex'),
+                  spanId: Buffer.from(spanIdFor(1), 'hex'),
+                  name: 'big',
+                  kind: 2,
+                  startTimeUnixNano: T0.toString(),
+                  endTimeUnixNano: (T0 + 1000n).toString(),
+                  attributes,
+                  events: Array.from({ length: 50 }, (_, i) => ({ timeUnixNano: T0.toString(), name: `e${i}` })),
+                  links: Array.from({ length: 7 }, (_, i) => link(i)),
+                },
+              ],
+            },
+          ],
+        },
+      ],
+    };
+    const body = Buffer.from(ExportTraceServiceRequest.encode(ExportTraceServiceRequest.fromObject(msg)).finish());
+    const r = await postOtlp(small.otlp, body, PROTO);
+    expect(r.status).toBe(200);
+    expect(partial(r)).toMatchObject({ rejectedSpans: 0, errorMessage: expect.stringMatching(/attributes past the first 10 dropped/) as unknown });
+    const [stored1] = small.server.store.spansOfTrace(traceId, small.server.live.resources);
+    expect(Object.keys(stored1?.attributes ?? {})).toEqual(['k0', 'long', 'k1', 'k2', 'k3', 'k4', 'k5', 'k6', 'k7', 'k8']);
+    expect(stored1?.attributes['long']).toBe('y'.repeat(100));
+    expect(stored1?.links?.length).toBe(3);
+    const diags = (await getJson<{ diagnostics: { code: string; count: number }[] }>(`${small.api}/api/diagnostics`)).body.diagnostics;
+    expect(diags).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ code: 'attributes_truncated', count: 1 }),
+        expect.objectContaining({ code: 'attribute_value_truncated', count: 1 }),
+        expect.objectContaining({ code: 'events_truncated', count: 1 }),
+        expect.objectContaining({ code: 'links_truncated', count: 1 }),
+      ]),
+    );
   });
 });
