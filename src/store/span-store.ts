@@ -8,9 +8,12 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { ComponentTime, TraceSummary } from '../../analysis/endpoints.js';
 import { componentKey } from '../../analysis/endpoints.js';
+import { DIAGNOSTIC_CODES, type DiagnosticEntry } from '../model/diagnostics.js';
 import { stringifyAttr, type Attributes, type ResourceInfo, type ResourceInterner, type SpanInput, type SpanKind, type SpanLinkRef, type StatusCode } from '../model/span.js';
 
-const SCHEMA_VERSION = 1;
+const SCHEMA_VERSION = 2;
+/** Versions this cpath opens: 1 (before traces.problems) is migrated when opened for writing. */
+const READABLE_VERSIONS = [1, 2];
 export const STORE_FILE = 'cpath.sqlite';
 
 export type FsyncMode = 'always' | 'batch';
@@ -38,6 +41,21 @@ export interface TraceListEntry {
   durationNs: number;
   spans: number;
   errors: number;
+  /** Only on a trace that could not be analysed (no root: a parent cycle): why. It counts in no statistics. */
+  diagnostics?: DiagnosticEntry[];
+}
+
+/** A stored trace with no analysable root, listed with its problems instead of an analysis. */
+export interface UnanalysableTrace {
+  readonly traceId: string;
+  /** Service and name of its earliest span. */
+  readonly service: string;
+  readonly operation: string;
+  readonly startNs: bigint;
+  readonly durationNs: number;
+  readonly spans: number;
+  readonly errors: number;
+  readonly diagnostics: readonly DiagnosticEntry[];
 }
 
 export interface TraceQuery {
@@ -87,6 +105,7 @@ interface SpanRow {
 type ListRow = Omit<TraceRow, 'components'>;
 
 function toListEntry(r: ListRow): TraceListEntry {
+  const diagnostics = r.problems !== null ? decodeProblems(r.problems) : undefined;
   return {
     traceId: r.trace_id,
     service: r.service,
@@ -95,7 +114,17 @@ function toListEntry(r: ListRow): TraceListEntry {
     durationNs: Number(r.duration_ns),
     spans: Number(r.spans),
     errors: Number(r.errors),
+    ...(diagnostics ? { diagnostics } : {}),
   };
+}
+
+function decodeProblems(text: string): DiagnosticEntry[] {
+  try {
+    const v: unknown = JSON.parse(text);
+    return Array.isArray(v) ? v.filter((e): e is DiagnosticEntry => typeof e === 'object' && e !== null && 'code' in e && typeof e.code === 'string' && e.code in DIAGNOSTIC_CODES) : [];
+  } catch {
+    return [];
+  }
 }
 
 interface TraceRow {
@@ -107,6 +136,8 @@ interface TraceRow {
   spans: bigint;
   errors: bigint;
   components: string;
+  /** JSON DiagnosticEntry[] of an unanalysable trace; NULL for an analysed one. */
+  problems: string | null;
 }
 
 export class SpanStore {
@@ -169,6 +200,7 @@ export class SpanStore {
     db.pragma('wal_autocheckpoint = 65536');
     const version = Number(db.pragma('user_version', { simple: true }));
     if (version === 0) createSchema(db);
+    else if (version === 1) db.exec(`ALTER TABLE traces ADD COLUMN problems TEXT; PRAGMA user_version = ${SCHEMA_VERSION};`);
     else if (version !== SCHEMA_VERSION) throw new StoreError(`${file}: store schema version ${version}, this cpath reads version ${SCHEMA_VERSION}`);
     return new SpanStore(file, db, false);
   }
@@ -183,7 +215,7 @@ export class SpanStore {
       throw new StoreError(`${file}: cannot open the store (${e instanceof Error ? e.message : String(e)})`);
     }
     const version = Number(db.pragma('user_version', { simple: true }));
-    if (version !== SCHEMA_VERSION) throw new StoreError(`${file}: not a cpath store of schema version ${SCHEMA_VERSION} (found ${version})`);
+    if (!READABLE_VERSIONS.includes(version)) throw new StoreError(`${file}: not a cpath store of schema version ${SCHEMA_VERSION} (found ${version})`);
     return new SpanStore(file, db, true);
   }
 
@@ -203,9 +235,8 @@ export class SpanStore {
       insertResource: db.prepare('INSERT OR IGNORE INTO resources (key) VALUES (?)'),
       resourceId: db.prepare('SELECT id FROM resources WHERE key = ?').pluck(),
       saveSummary: db.prepare(
-        `UPDATE traces SET dirty = 0, service = ?, operation = ?, start_ns = ?, duration_ns = ?, spans = ?, errors = ?, components = ? WHERE trace_id = ?`,
+        `UPDATE traces SET dirty = 0, service = ?, operation = ?, start_ns = ?, duration_ns = ?, spans = ?, errors = ?, components = ?, problems = ? WHERE trace_id = ?`,
       ),
-      markClean: db.prepare('UPDATE traces SET dirty = 0 WHERE trace_id = ?'),
       deleteSpans: db.prepare('DELETE FROM spans WHERE trace_id = ?'),
       deleteTrace: db.prepare('DELETE FROM traces WHERE trace_id = ?'),
     };
@@ -329,17 +360,17 @@ export class SpanStore {
   saveAnalysis(t: StoredTrace): void {
     const s = t.summary;
     const comps = [...s.components.values()].map((c) => [c.service, c.operation, c.ns, c.errors]);
-    this.writes().saveSummary.run(s.service, s.operation, s.startNs, BigInt(Math.round(s.durationNs)), t.spans, t.errors, JSON.stringify(comps), s.traceId);
+    this.writes().saveSummary.run(s.service, s.operation, s.startNs, BigInt(Math.round(s.durationNs)), t.spans, t.errors, JSON.stringify(comps), null, s.traceId);
   }
 
-  /** A trace with no analysable span: clean, and listed nowhere. */
-  markAnalysed(traceId: string): void {
-    this.writes().markClean.run(traceId);
+  /** A trace with no analysable root: clean, listed with its problems, and in no statistics. */
+  saveUnanalysable(t: UnanalysableTrace): void {
+    this.writes().saveSummary.run(t.service, t.operation, t.startNs, BigInt(Math.round(t.durationNs)), t.spans, t.errors, '[]', JSON.stringify(t.diagnostics), t.traceId);
   }
 
   /** Every stored analysis, to rebuild the live aggregates at start. */
   *summaries(): Generator<StoredTrace> {
-    const rows = this.db.prepare('SELECT trace_id, service, operation, start_ns, duration_ns, spans, errors, components FROM traces WHERE service IS NOT NULL').iterate() as IterableIterator<TraceRow>;
+    const rows = this.db.prepare('SELECT trace_id, service, operation, start_ns, duration_ns, spans, errors, components FROM traces WHERE service IS NOT NULL AND problems IS NULL').iterate() as IterableIterator<TraceRow>;
     for (const r of rows) yield toStoredTrace(r);
   }
 
@@ -370,7 +401,7 @@ export class SpanStore {
     // `start_ns <= ?` alone is what the index can seek to; without it every page scanned from the newest trace.
     if (q.cursor) where.push('start_ns <= ? AND (start_ns < ? OR trace_id < ?)') && args.push(q.cursor.startNs, q.cursor.startNs, q.cursor.traceId);
     return this.db
-      .prepare(`SELECT trace_id, service, operation, start_ns, duration_ns, spans, errors FROM traces WHERE ${where.join(' AND ')} ORDER BY start_ns DESC, trace_id DESC LIMIT ?`)
+      .prepare(`SELECT trace_id, service, operation, start_ns, duration_ns, spans, errors, problems FROM traces WHERE ${where.join(' AND ')} ORDER BY start_ns DESC, trace_id DESC LIMIT ?`)
       .all(...args, limit) as ListRow[];
   }
 
@@ -524,7 +555,8 @@ function createSchema(db: Database.Database): void {
     CREATE TABLE traces (
       trace_id TEXT PRIMARY KEY, first_start_ns INTEGER NOT NULL, last_end_ns INTEGER NOT NULL,
       last_seen_ns INTEGER NOT NULL, dirty INTEGER NOT NULL,
-      service TEXT, operation TEXT, start_ns INTEGER, duration_ns INTEGER, spans INTEGER, errors INTEGER, components TEXT
+      service TEXT, operation TEXT, start_ns INTEGER, duration_ns INTEGER, spans INTEGER, errors INTEGER, components TEXT,
+      problems TEXT
     ) WITHOUT ROWID;
     CREATE INDEX traces_start ON traces (start_ns);
     CREATE INDEX traces_seen ON traces (last_seen_ns);

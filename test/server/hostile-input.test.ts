@@ -11,7 +11,7 @@ import type { SpanInput } from '../../src/model/span.js';
 import { Ingest } from '../../src/server/ingest.js';
 import type { StoredBatch } from '../../src/store/span-store.js';
 import { cpath } from '../helpers/cli.js';
-import { T0, getJson, postOtlp, protoRequest, spanIdFor, startTestServer, traceIdFor, type ProtoSpan, type RawReply, type TestServer } from '../helpers/serve-harness.js';
+import { T0, getJson, postOtlp, until, protoRequest, spanIdFor, startTestServer, traceIdFor, type ProtoSpan, type RawReply, type TestServer } from '../helpers/serve-harness.js';
 
 const PROTO = 'application/x-protobuf';
 
@@ -283,5 +283,50 @@ describe('finding 2: span limits truncate with a counted diagnostic instead of r
         expect.objectContaining({ code: 'links_truncated', count: 1 }),
       ]),
     );
+  });
+});
+
+describe('finding 6: a trace made only of a parent cycle is listed, flagged, never hidden', () => {
+  it('lists the trace with its diagnostics and answers /api/traces/{id} with them (not "not stored")', async () => {
+    const traceId = traceIdFor(0x66, 1);
+    // A -> B -> A: no root.
+    const a: ProtoSpan = { traceId, spanId: spanIdFor(0xa), parentSpanId: spanIdFor(0xb), name: 'cycle-a', startNs: T0, endNs: T0 + 3000n };
+    const b: ProtoSpan = { traceId, spanId: spanIdFor(0xb), parentSpanId: spanIdFor(0xa), name: 'cycle-b', startNs: T0 + 1000n, endNs: T0 + 2000n };
+    expect((await postOtlp(srv.otlp, protoRequest({ cyclic: [a, b] }), PROTO)).status).toBe(200);
+    type Listed = { traceId: string; service: string; operation: string; spans: number; durationNs: number; diagnostics?: { code: string; count: number }[] };
+    const listed = await until('the cyclic trace listed', async () => {
+      const page = await getJson<{ traces: Listed[] }>(`${srv.api}/api/traces?service=cyclic`);
+      return page.body.traces.find((t) => t.traceId === traceId);
+    });
+    expect(listed).toMatchObject({ service: 'cyclic', operation: 'cycle-a', spans: 2, durationNs: 3000 });
+    expect(listed.diagnostics).toEqual([expect.objectContaining({ code: 'parent_cycle', count: 2 })]);
+    const detail = await getJson<{ traceId: string; analysed: boolean; diagnostics: { code: string }[] }>(`${srv.api}/api/traces/${traceId}`);
+    expect(detail.status).toBe(200);
+    expect(detail.body).toMatchObject({ traceId, analysed: false, diagnostics: [expect.objectContaining({ code: 'parent_cycle' })] });
+    // It is not a latency sample: the endpoints never count it.
+    const eps = await getJson<{ endpoints: { service: string }[] }>(`${srv.api}/api/endpoints`);
+    expect(eps.body.endpoints.some((e) => e.service === 'cyclic')).toBe(false);
+  });
+
+  it('keeps the flag across a restart', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cpath-cycle-'));
+    try {
+      const first = await startTestServer({ storeDir: dir });
+      const traceId = traceIdFor(0x66, 2);
+      const a: ProtoSpan = { traceId, spanId: spanIdFor(0xa), parentSpanId: spanIdFor(0xa), name: 'self-parent', startNs: T0, endNs: T0 + 3000n };
+      expect((await postOtlp(first.otlp, protoRequest({ cyclic2: [a] }), PROTO)).status).toBe(200);
+      await until('analysed', () => (first.server.live.analysed > 0 ? true : undefined));
+      await first.stop();
+      const second = await startTestServer({ storeDir: dir });
+      try {
+        const page = await getJson<{ traces: { traceId: string; diagnostics?: unknown[] }[] }>(`${second.api}/api/traces`);
+        expect(page.body.traces.find((t) => t.traceId === traceId)?.diagnostics?.length).toBe(1);
+        expect(second.server.live.tracesKnown).toBe(0);
+      } finally {
+        await second.stop();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
