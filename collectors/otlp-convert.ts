@@ -19,11 +19,11 @@ import {
 import { MAX_ATTRIBUTE_DEPTH, NO_SPAN_LIMITS, type SpanLimits } from '../src/model/limits.js';
 import { parseUint64, timeRangeProblem } from '../src/model/time.js';
 import type { ImportContext } from './format.js';
-import { SKIPPED_ATTRIBUTES, SKIPPED_EVENTS, SKIPPED_LINKS, TOO_DEEP_VALUE } from './otlp-schema.js';
+import { SKIPPED_ATTRIBUTES, SKIPPED_EVENTS, SKIPPED_LINKS, TOO_DEEP_KEY, TOO_DEEP_VALUE } from './otlp-schema.js';
 
 /** Top-level keys that hold ResourceSpans: OTLP, snake_case, and Tempo's `batches`. */
-const RESOURCE_SPANS_KEYS = ['resourceSpans', 'resource_spans', 'batches'] as const;
-const SCOPE_SPANS_KEYS = ['scopeSpans', 'scope_spans', 'instrumentationLibrarySpans', 'instrumentation_library_spans'] as const;
+export const RESOURCE_SPANS_KEYS = ['resourceSpans', 'resource_spans', 'batches'] as const;
+export const SCOPE_SPANS_KEYS = ['scopeSpans', 'scope_spans', 'instrumentationLibrarySpans', 'instrumentation_library_spans'] as const;
 
 export function isResourceSpansKey(k: unknown): boolean {
   return typeof k === 'string' && (RESOURCE_SPANS_KEYS as readonly string[]).includes(k);
@@ -75,7 +75,7 @@ function convertRequest(value: unknown, src: SourceRef, ctx: ImportContext): num
       continue;
     }
     const res = field(rs, 'resource');
-    const resAttrs = isObject(res) ? convertAttributes(field(res, 'attributes'), src, ctx) : {};
+    const resAttrs = isObject(res) ? convertAttributes(field(res, 'attributes'), src, ctx, undefined, res[SKIPPED_ATTRIBUTES]) : {};
     const resource = ctx.resources.intern(resAttrs);
     let scopes: readonly unknown[] | undefined;
     for (const k of SCOPE_SPANS_KEYS) {
@@ -287,11 +287,11 @@ function childValues(v: JsonObject): readonly unknown[] {
  * and the conversion's recursion below is safe only once this said no.
  */
 function nestedDeeperThan(v: unknown, max: number): boolean {
-  if (v === TOO_DEEP_VALUE) return true;
+  if (isTooDeepMarker(v)) return true;
   if (!isObject(v) || (v['arrayValue'] === undefined && v['array_value'] === undefined && v['kvlistValue'] === undefined && v['kvlist_value'] === undefined)) return false;
   const stack: { v: unknown; depth: number }[] = [{ v, depth: 0 }];
   for (let top = stack.pop(); top !== undefined; top = stack.pop()) {
-    if (top.v === TOO_DEEP_VALUE) return true;
+    if (isTooDeepMarker(top.v)) return true;
     if (!isObject(top.v)) continue;
     const children = childValues(top.v);
     if (children.length === 0) continue;
@@ -299,6 +299,11 @@ function nestedDeeperThan(v: unknown, max: number): boolean {
     for (const c of children) stack.push({ v: c, depth: top.depth + 1 });
   }
   return false;
+}
+
+/** TOO_DEEP_VALUE, or its copy from the JSON parse worker. */
+function isTooDeepMarker(v: unknown): boolean {
+  return v === TOO_DEEP_VALUE || (isObject(v) && v[TOO_DEEP_KEY] === true);
 }
 
 /** One AnyValue; recursion is bounded by MAX_ATTRIBUTE_DEPTH (checked first by nestedDeeperThan). */

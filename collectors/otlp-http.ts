@@ -4,10 +4,11 @@
 // for spans with invalid ids.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Diagnostics } from '../src/model/diagnostics.js';
-import type { SpanLimits } from '../src/model/limits.js';
+import { DEFAULT_SPAN_LIMITS, type SpanLimits } from '../src/model/limits.js';
 import type { ResourceInterner, SpanInput } from '../src/model/span.js';
 import { ByteBudget, readBody } from './http-body.js';
-import { decodeExportRequest, encodeExportResponse, encodeStatus, type OtlpEncoding } from './otlp-request.js';
+import type { JsonParseWorker } from './json-parse-worker.js';
+import { decodeExportRequest, decodeExportRequestOffThread, encodeExportResponse, encodeStatus, type OtlpEncoding } from './otlp-request.js';
 
 /** Where accepted spans go (the server's ingest queue). */
 export interface OtlpSink {
@@ -50,6 +51,8 @@ export interface OtlpHttpOptions {
   readonly authorize: (req: IncomingMessage) => boolean;
   /** Seconds a throttled client should wait. */
   readonly retryAfterSeconds: number;
+  /** Parses big JSON bodies off the event loop; without it they are parsed in line. */
+  readonly jsonParser?: JsonParseWorker;
 }
 
 const PROTOBUF_TYPES = new Set(['application/x-protobuf', 'application/protobuf']);
@@ -98,7 +101,10 @@ async function handle(req: IncomingMessage, res: ServerResponse, opts: OtlpHttpO
     return void finish(req, res, opts, encoding, body.status, encodeStatus(encoding, body.status === 413 ? 8 : 3, body.message));
   }
   try {
-    const decoded = decodeExportRequest(body.body, encoding, `http ${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? '?'}`, opts.sink.resources, opts.sink.limits);
+    const source = `http ${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? '?'}`;
+    const { decoded, body: bytes } = opts.jsonParser
+      ? await decodeExportRequestOffThread(body.body, encoding, source, opts.sink.resources, opts.sink.limits ?? DEFAULT_SPAN_LIMITS, opts.jsonParser)
+      : { decoded: decodeExportRequest(body.body, encoding, source, opts.sink.resources, opts.sink.limits), body: body.body };
     if (!decoded.ok) {
       opts.sink.count({ kind: 'rejected', reason: 'bad_request', spans: 0 });
       return void finish(req, res, opts, encoding, 400, encodeStatus(encoding, 3, decoded.message));
@@ -118,7 +124,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, opts: OtlpHttpO
     opts.sink.noteDiagnostics(decoded.diag);
     opts.sink.count({ kind: 'accepted', transport: 'http', spans: decoded.spans.length });
     if (decoded.rejected > 0) opts.sink.count({ kind: 'rejected', reason: 'invalid_span', spans: decoded.rejected });
-    opts.sink.accepted?.(body.body, encoding);
+    opts.sink.accepted?.(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), encoding);
     finish(req, res, opts, encoding, 200, encodeExportResponse(encoding, decoded.rejected, decoded.rejectReason));
   } finally {
     body.release();

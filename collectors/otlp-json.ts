@@ -6,8 +6,8 @@ import { convertOtlp, isResourceSpansKey, isScopeSpansKey } from './otlp-convert
 
 // 64-bit integers written as JSON numbers lose precision in JSON.parse (epoch nanoseconds
 // exceed 2^53), so quote every 16+ digit integer value of the 64-bit fields before parsing.
-const BIG_INT_FIELD = /"(startTimeUnixNano|endTimeUnixNano|timeUnixNano|start_time_unix_nano|end_time_unix_nano|time_unix_nano|intValue|int_value)"(\s*):(\s*)(-?\d{16,})/g;
-const HAS_BIG_INT = /(?:Nano|nano|[vV]alue)"\s*:\s*-?\d{16}/;
+export const BIG_INT_FIELD = /"(startTimeUnixNano|endTimeUnixNano|timeUnixNano|start_time_unix_nano|end_time_unix_nano|time_unix_nano|intValue|int_value)"(\s*):(\s*)(-?\d{16,})/g;
+export const HAS_BIG_INT = /(?:Nano|nano|[vV]alue)"\s*:\s*-?\d{16}/;
 
 export const otlpJson: JsonFormat = {
   name: 'otlp-json',

@@ -4,6 +4,8 @@
 import { Diagnostics, type DiagnosticCode } from '../src/model/diagnostics.js';
 import { DEFAULT_SPAN_LIMITS, type SpanLimits } from '../src/model/limits.js';
 import type { ResourceInterner, SpanInput } from '../src/model/span.js';
+import type { ImportContext } from './format.js';
+import { JsonParseWorker, OFF_THREAD_JSON_BYTES } from './json-parse-worker.js';
 import { errorText } from './json-document.js';
 import { convertOtlp } from './otlp-convert.js';
 import { otlpJson } from './otlp-json.js';
@@ -30,10 +32,8 @@ export type DecodedRequest =
 
 /** `source` names the request in messages, e.g. `http 127.0.0.1:53422`. */
 export function decodeExportRequest(body: Uint8Array, encoding: OtlpEncoding, source: string, resources: ResourceInterner, limits: SpanLimits = DEFAULT_SPAN_LIMITS): DecodedRequest {
-  const diag = new Diagnostics();
-  const spans: SpanInput[] = [];
-  const ctx = { file: source, diag, resources, limits, emit: (s: SpanInput) => spans.push(s) };
-  if (body.length === 0) return { ok: true, spans, rejected: 0, diag };
+  const req = new RequestDecoder(source, resources, limits);
+  if (body.length === 0) return req.result();
   if (encoding === 'protobuf') {
     // protobufjs reads a zero tag as field 0 and skips it, so zero-filled garbage would "decode"
     // as an empty request; field number 0 never occurs in a valid message.
@@ -44,7 +44,7 @@ export function decodeExportRequest(body: Uint8Array, encoding: OtlpEncoding, so
     } catch (e) {
       return { ok: false, message: `not a valid OTLP protobuf ExportTraceServiceRequest (${errorText(e)})` };
     }
-    convertOtlp(msg, { file: source, offset: 0 }, ctx);
+    convertOtlp(msg, { file: source, offset: 0 }, req.ctx);
   } else {
     const text = Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8');
     let value: unknown;
@@ -57,22 +57,59 @@ export function decodeExportRequest(body: Uint8Array, encoding: OtlpEncoding, so
       return { ok: false, message: `expected an ExportTraceServiceRequest object, found ${Array.isArray(value) ? 'an array' : typeof value}` };
     }
     // Epoch nanoseconds as bare JSON numbers were rounded by JSON.parse: parse again with them quoted.
-    if (otlpJson.handleValue(value, { file: source }, ctx) === 'reparse') otlpJson.handleValue(JSON.parse(otlpJson.preprocess?.(text) ?? text), { file: source }, ctx);
+    if (otlpJson.handleValue(value, { file: source }, req.ctx) === 'reparse') otlpJson.handleValue(JSON.parse(otlpJson.preprocess?.(text) ?? text), { file: source }, req.ctx);
   }
-  // Attribute values nested past the bound are bad data, not a repair: the request is refused.
-  const tooDeep = diag.entries().find((e) => e.code === 'attribute_too_deep');
-  if (tooDeep) return { ok: false, message: tooDeep.example ?? tooDeep.message };
-  let rejected = 0;
-  let rejectReason: string | undefined;
-  const truncated: string[] = [];
-  for (const e of diag.entries()) {
-    if (TRUNCATING.includes(e.code)) truncated.push(e.example ?? e.message);
-    if (!REJECTING.includes(e.code)) continue;
-    rejected += e.count;
-    rejectReason ??= e.example ?? e.message;
+  return req.result();
+}
+
+/**
+ * The same, with a big JSON body parsed on `parser`'s worker thread (JSON.parse of tens of MB
+ * would hold the event loop for seconds); everything else as decodeExportRequest.
+ */
+export async function decodeExportRequestOffThread(
+  body: Uint8Array,
+  encoding: OtlpEncoding,
+  source: string,
+  resources: ResourceInterner,
+  limits: SpanLimits,
+  parser: JsonParseWorker,
+): Promise<{ decoded: DecodedRequest; body: Uint8Array }> {
+  if (encoding !== 'json' || body.length < OFF_THREAD_JSON_BYTES) return { decoded: decodeExportRequest(body, encoding, source, resources, limits), body };
+  // The body may travel to the worker and back: the bytes to keep (for --forward) are the ones returned.
+  const { parsed, body: back } = await parser.parse(body, limits);
+  if (!parsed.ok) return { decoded: { ok: false, message: parsed.message }, body: back };
+  const req = new RequestDecoder(source, resources, limits);
+  convertOtlp(parsed.value, { file: source }, req.ctx);
+  return { decoded: req.result(), body: back };
+}
+
+/** One request's spans and counts while converting, then the decoded result. */
+class RequestDecoder {
+  readonly diag = new Diagnostics();
+  readonly spans: SpanInput[] = [];
+  readonly ctx: ImportContext;
+
+  constructor(source: string, resources: ResourceInterner, limits: SpanLimits) {
+    this.ctx = { file: source, diag: this.diag, resources, limits, emit: (s: SpanInput) => this.spans.push(s) };
   }
-  if (truncated.length > 0) rejectReason ??= `stored with the server's span limits: ${truncated.join('; ')}`;
-  return { ok: true, spans, rejected, ...(rejectReason !== undefined ? { rejectReason } : {}), diag };
+
+  result(): DecodedRequest {
+    const { diag, spans } = this;
+    // Attribute values nested past the bound are bad data, not a repair: the request is refused.
+    const tooDeep = diag.entries().find((e) => e.code === 'attribute_too_deep');
+    if (tooDeep) return { ok: false, message: tooDeep.example ?? tooDeep.message };
+    let rejected = 0;
+    let rejectReason: string | undefined;
+    const truncated: string[] = [];
+    for (const e of diag.entries()) {
+      if (TRUNCATING.includes(e.code)) truncated.push(e.example ?? e.message);
+      if (!REJECTING.includes(e.code)) continue;
+      rejected += e.count;
+      rejectReason ??= e.example ?? e.message;
+    }
+    if (truncated.length > 0) rejectReason ??= `stored with the server's span limits: ${truncated.join('; ')}`;
+    return { ok: true, spans, rejected, ...(rejectReason !== undefined ? { rejectReason } : {}), diag };
+  }
 }
 
 /** The 200 reply: empty on full success, `partial_success` when spans were rejected. */

@@ -111,7 +111,9 @@ export const RpcStatus = root.lookupType('otlp.RpcStatus');
  * What an AnyValue nested deeper than MAX_ATTRIBUTE_DEPTH decodes to: its bytes are skipped
  * unread (so protobufjs's recursion stays shallow) and the converter drops the attribute.
  */
-export const TOO_DEEP_VALUE: Readonly<Record<string, never>> = Object.freeze({});
+export const TOO_DEEP_VALUE: Readonly<Record<string, true>> = Object.freeze({ cpathTooDeep: true });
+/** The key that marks TOO_DEEP_VALUE (a copy from another thread is not the same object). */
+export const TOO_DEEP_KEY = 'cpathTooDeep';
 
 /** Message keys the Span decoder adds: how many attributes, events, links it skipped past the limits. */
 export const SKIPPED_ATTRIBUTES = 'cpathSkippedAttributes';

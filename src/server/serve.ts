@@ -3,6 +3,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ByteBudget } from '../../collectors/http-body.js';
+import { JsonParseWorker } from '../../collectors/json-parse-worker.js';
 import { bearerFromMetadata, startOtlpGrpcServer } from '../../collectors/otlp-grpc.js';
 import { createOtlpHttpHandler, type OtlpSink, type ReceiverEvent } from '../../collectors/otlp-http.js';
 import type { OutlierPolicy } from '../../analysis/endpoints.js';
@@ -100,6 +101,7 @@ export async function startServe(opts: ServeOptions): Promise<RunningServer> {
   };
   metrics.gauge('cpath_traces_analysed_total', 'Trace analyses run since start (a trace reopened by late spans counts again).', () => live.analysed, 'counter');
 
+  const jsonParser = new JsonParseWorker();
   const budget = new ByteBudget(Math.max(4 * opts.maxBody, 256 * 1024 * 1024));
   let httpReceiver: Server | undefined;
   let api: Server | undefined;
@@ -107,7 +109,7 @@ export async function startServe(opts: ServeOptions): Promise<RunningServer> {
   let grpc: { port: number; close(): Promise<void> } | undefined;
   try {
     if (opts.otlpHttp) {
-      httpReceiver = createServer({ requestTimeout: 60_000 }, createOtlpHttpHandler({ sink, maxBody: opts.maxBody, budget, cors: opts.cors, authorize: (req) => token.bearer(req.headers.authorization), retryAfterSeconds: 1 }));
+      httpReceiver = createServer({ requestTimeout: 60_000 }, createOtlpHttpHandler({ sink, maxBody: opts.maxBody, budget, cors: opts.cors, authorize: (req) => token.bearer(req.headers.authorization), retryAfterSeconds: 1, jsonParser }));
       addresses.otlpHttp = await listen(httpReceiver, opts.otlpHttp, 'OTLP/HTTP');
     }
     if (opts.otlpGrpc) {
@@ -120,6 +122,7 @@ export async function startServe(opts: ServeOptions): Promise<RunningServer> {
     httpReceiver?.close();
     api?.close();
     await grpc?.close();
+    await jsonParser.close();
     live.stop();
     await stopCheckpointer();
     store.close();
@@ -156,6 +159,7 @@ export async function startServe(opts: ServeOptions): Promise<RunningServer> {
         // Receivers first: they stop accepting and answer what is in flight (each answer waits
         // for its commit), then the queue is committed and the store closed.
         await Promise.all([httpReceiver && closeHttp(httpReceiver), grpc?.close()]);
+        await jsonParser.close();
         ingest.close();
         await forwarder?.drain(5_000);
         if (api) await closeHttp(api);

@@ -11,7 +11,8 @@ import type { SpanInput } from '../../src/model/span.js';
 import { Ingest } from '../../src/server/ingest.js';
 import type { StoredBatch } from '../../src/store/span-store.js';
 import { cpath } from '../helpers/cli.js';
-import { T0, getJson, postOtlp, until, protoRequest, spanIdFor, startTestServer, traceIdFor, type ProtoSpan, type RawReply, type TestServer } from '../helpers/serve-harness.js';
+import { startServeCli } from '../helpers/serve-cli.js';
+import { T0, getJson, postOtlp, rawRequest, until, protoRequest, spanIdFor, startTestServer, traceIdFor, type ProtoSpan, type RawReply, type TestServer } from '../helpers/serve-harness.js';
 
 const PROTO = 'application/x-protobuf';
 
@@ -329,4 +330,58 @@ describe('finding 6: a trace made only of a parent cycle is listed, flagged, nev
       rmSync(dir, { recursive: true, force: true });
     }
   });
+});
+
+describe('finding 2: a span with 10^6 attributes does not stall the server', () => {
+  /** The slowest /healthz answer while `work` runs, polling every 20 ms. */
+  async function slowestHealthz(api: string, work: () => Promise<unknown>): Promise<number> {
+    let slowest = 0;
+    let running = true;
+    const poll = (async () => {
+      while (running) {
+        const t = performance.now();
+        await rawRequest(`${api}/healthz`);
+        slowest = Math.max(slowest, performance.now() - t);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    })();
+    await new Promise((r) => setTimeout(r, 100));
+    await work();
+    await new Promise((r) => setTimeout(r, 100));
+    running = false;
+    await poll;
+    return slowest;
+  }
+
+  it('keeps /healthz under 2 s (it took ~5 s) while ingesting it as protobuf (16 MB) and JSON (44 MB), and while serving it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cpath-huge-'));
+    const cli = await startServeCli(dir, ['--trace-idle', '50ms']);
+    try {
+      const attributes = Array.from({ length: 1_000_000 }, (_, i) => ({ key: `k${i}`, value: { intValue: i } }));
+      const request = (traceId: string, json: boolean): Record<string, unknown> => ({
+        resourceSpans: [{ resource: { attributes: [{ key: 'service.name', value: { stringValue: 'huge' } }] }, scopeSpans: [{ spans: [{ traceId: json ? traceId : Buffer.from(traceId, 'hex'), spanId: json ? spanIdFor(1) : Buffer.from(spanIdFor(1), 'hex'), name: 'huge', kind: 2, startTimeUnixNano: T0.toString(), endTimeUnixNano: (T0 + 1000n).toString(), attributes }] }] }],
+      });
+      const protoId = traceIdFor(0x22, 1);
+      const jsonId = traceIdFor(0x22, 2);
+      const proto = Buffer.from(ExportTraceServiceRequest.encode(ExportTraceServiceRequest.fromObject(request(protoId, false))).finish());
+      const json = Buffer.from(JSON.stringify(request(jsonId, true)));
+      expect(proto.length).toBeGreaterThan(15_000_000);
+      expect(json.length).toBeGreaterThan(40_000_000);
+      for (const [body, type, id] of [[proto, PROTO, protoId], [json, 'application/json', jsonId]] as const) {
+        let reply: RawReply | undefined;
+        const slowIngest = await slowestHealthz(cli.api, async () => (reply = await postOtlp(cli.otlp, body, type)));
+        expect(reply?.status, type).toBe(200);
+        expect(slowIngest, `${type}: slowest /healthz while ingesting`).toBeLessThan(2000);
+        await until('analysed', async () => ((await rawRequest(`${cli.api}/api/traces/${id}`)).status === 200 ? true : undefined));
+        let detail: RawReply | undefined;
+        const slowServe = await slowestHealthz(cli.api, async () => (detail = await rawRequest(`${cli.api}/api/traces/${id}`)));
+        expect(detail?.status).toBe(200);
+        expect(slowServe, `${type}: slowest /healthz while serving the trace`).toBeLessThan(2000);
+      }
+    } finally {
+      cli.child.kill('SIGKILL');
+      await cli.exited;
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
 });
