@@ -125,7 +125,7 @@ export async function startServe(opts: ServeOptions): Promise<RunningServer> {
     await jsonParser.close();
     live.stop();
     await stopCheckpointer();
-    store.close();
+    store.close(opts.log);
     throw e;
   }
 
@@ -167,7 +167,7 @@ export async function startServe(opts: ServeOptions): Promise<RunningServer> {
         // No analysis may run on a closed store (its timer would throw "database connection is not open").
         live.stop();
         await stopCheckpointer();
-        store.close();
+        store.close(opts.log);
       })()),
   };
 }

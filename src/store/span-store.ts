@@ -166,7 +166,7 @@ export class SpanStore {
    * connection (a passive checkpoint runs beside the writer). Returns the stop function.
    */
   startCheckpointer(intervalMs: number): () => Promise<void> {
-    const worker = new Worker(CHECKPOINTER, { eval: true, workerData: { file: this.file, intervalMs } });
+    const worker = new Worker(CHECKPOINTER, { eval: true, workerData: { file: this.file, intervalMs, walLimit: WAL_LIMIT_BYTES } });
     worker.unref();
     // A failing checkpointer is not fatal: the writer's own autocheckpoint takes over.
     worker.on('error', () => {});
@@ -198,6 +198,8 @@ export class SpanStore {
     // Checkpoints run on a worker thread (startCheckpointer): on the event loop they stalled
     // every request behind them. The writer checkpoints itself only if the WAL runs away.
     db.pragma('wal_autocheckpoint = 65536');
+    // After a checkpoint resets the WAL, the file is cut back to this size (else it keeps its peak).
+    db.pragma(`journal_size_limit = ${WAL_LIMIT_BYTES}`);
     const version = Number(db.pragma('user_version', { simple: true }));
     if (version === 0) createSchema(db);
     else if (version === 1) db.exec(`ALTER TABLE traces ADD COLUMN problems TEXT; PRAGMA user_version = ${SCHEMA_VERSION};`);
@@ -507,9 +509,23 @@ export class SpanStore {
     this.db.pragma('wal_checkpoint(TRUNCATE)');
   }
 
-  close(): void {
-    if (!this.readonly) this.db.pragma('wal_checkpoint(TRUNCATE)');
-    this.db.close();
+  /**
+   * Checkpoints and closes. A checkpoint that cannot run (disk full) loses nothing: the WAL
+   * keeps every commit and the next open applies it; `log` is told, nothing is thrown.
+   */
+  close(log?: (line: string) => void): void {
+    if (!this.readonly) {
+      try {
+        this.db.pragma('wal_checkpoint(TRUNCATE)');
+      } catch (e) {
+        log?.(`${this.file}: the final checkpoint could not run (${e instanceof Error ? e.message : String(e)}); nothing is lost: the committed spans are in ${this.file}-wal and are applied when the store is next opened`);
+      }
+    }
+    try {
+      this.db.close();
+    } catch (e) {
+      log?.(`${this.file}: closing the store failed (${e instanceof Error ? e.message : String(e)}); the committed spans are in ${this.file}-wal`);
+    }
   }
 }
 
@@ -528,14 +544,27 @@ export function isPermanentStoreError(e: unknown): boolean {
   return e instanceof RangeError || e instanceof TypeError;
 }
 
+/**
+ * The WAL's bound. Under a steady stream of commits a PASSIVE checkpoint never finds the WAL
+ * fully copied at a moment no commit is running, so the WAL never restarts (181 MB beside a
+ * 6 MB database, issue 15): past this size the checkpointer runs a TRUNCATE checkpoint, which
+ * holds commits back only while it copies what the last PASSIVE one left.
+ */
+const WAL_LIMIT_BYTES = 64 * 1024 * 1024;
+
 // The checkpointer's code (CommonJS, run with eval: better-sqlite3 is a CommonJS package).
 const CHECKPOINTER = `
 const { workerData } = require('node:worker_threads');
+const { statSync } = require('node:fs');
 const Database = require(${JSON.stringify(createRequire(import.meta.url).resolve('better-sqlite3'))});
 const db = new Database(workerData.file);
 db.pragma('busy_timeout = 1000');
+const walSize = () => { try { return statSync(workerData.file + '-wal').size; } catch { return 0; } };
 setInterval(() => {
-  try { db.pragma('wal_checkpoint(PASSIVE)'); } catch {}
+  try {
+    db.pragma('wal_checkpoint(PASSIVE)');
+    if (walSize() > workerData.walLimit) db.pragma('wal_checkpoint(TRUNCATE)');
+  } catch {}
 }, workerData.intervalMs);
 `;
 
