@@ -16,6 +16,7 @@ import { addServeCommand } from './serve-command.js';
 import { addRecordCommand } from './record-command.js';
 import { addExportCommand } from './export-command.js';
 import { addDiffCommand } from './diff-command.js';
+import { addStoreCommand } from './store-command.js';
 import { RecordError } from '../record.js';
 import { StoreError } from '../store/span-store.js';
 import { ListenError } from '../server/serve.js';
@@ -82,6 +83,7 @@ function buildProgram(): Command {
   addRecordCommand(program);
   addExportCommand(program);
   addDiffCommand(program);
+  addStoreCommand(program);
   return program;
 }
 

@@ -9,7 +9,7 @@ import { createOtlpHttpHandler, type OtlpSink, type ReceiverEvent } from '../../
 import type { OutlierPolicy } from '../../analysis/endpoints.js';
 import { DEFAULT_SPAN_LIMITS, type SpanLimits } from '../model/limits.js';
 import type { SpanInput } from '../model/span.js';
-import { SpanStore, type FsyncMode } from '../store/span-store.js';
+import { SpanStore, damagedStore, type FsyncMode } from '../store/span-store.js';
 import { createApiHandler } from './api.js';
 import { TokenCheck } from './auth.js';
 import { Forwarder } from './forwarder.js';
@@ -65,10 +65,16 @@ export async function startServe(opts: ServeOptions): Promise<RunningServer> {
   const store = SpanStore.open(opts.storeDir, opts.fsync);
   const metrics = new Metrics();
   const live = new LiveAnalysis(store, { idleMs: opts.traceIdleMs, skewAdjust: opts.skewAdjust, maxPending: opts.maxPendingTraces, maxBufferedSpans: opts.maxBufferedSpans ?? 200_000, outliers: opts.outliers, top: opts.top, onError: opts.log });
+  let restored: { traces: number; pending: number };
+  try {
+    restored = live.restore();
+    // Counted once at start (a whole-index read); the store keeps the counts current from here.
+    store.counts();
+  } catch (e) {
+    store.close(opts.log);
+    throw damagedStore(store.file, e);
+  }
   const stopCheckpointer = store.startCheckpointer(1000);
-  const restored = live.restore();
-  // Counted once at start (a whole-index read); the store keeps the counts current from here.
-  store.counts();
   if (restored.traces > 0 || restored.pending > 0) opts.log(`store ${store.file}: ${restored.traces} analysed traces restored, ${restored.pending} waiting for analysis`);
   const ingest = new Ingest(store, live, { maxQueuedSpans: opts.maxQueuedSpans });
   const token = new TokenCheck(opts.token);

@@ -4,7 +4,7 @@
 import { mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { ComponentTime, TraceSummary } from '../../analysis/endpoints.js';
 import { componentKey } from '../../analysis/endpoints.js';
@@ -184,6 +184,14 @@ export class SpanStore {
   static open(dir: string, fsync: FsyncMode): SpanStore {
     mkdirSync(dir, { recursive: true });
     const file = join(dir, STORE_FILE);
+    try {
+      return SpanStore.openWritable(file, fsync);
+    } catch (e) {
+      throw damagedStore(file, e);
+    }
+  }
+
+  private static openWritable(file: string, fsync: FsyncMode): SpanStore {
     const db = new Database(file);
     // auto_vacuum only takes effect before the first table exists: retention can then give
     // pages back to the file system.
@@ -216,7 +224,13 @@ export class SpanStore {
     } catch (e) {
       throw new StoreError(`${file}: cannot open the store (${e instanceof Error ? e.message : String(e)})`);
     }
-    const version = Number(db.pragma('user_version', { simple: true }));
+    let version: number;
+    try {
+      version = Number(db.pragma('user_version', { simple: true }));
+    } catch (e) {
+      db.close();
+      throw damagedStore(file, e);
+    }
     if (!READABLE_VERSIONS.includes(version)) throw new StoreError(`${file}: not a cpath store of schema version ${SCHEMA_VERSION} (found ${version})`);
     return new SpanStore(file, db, true);
   }
@@ -335,7 +349,21 @@ export class SpanStore {
       `SELECT s.* FROM traces t JOIN spans s ON s.trace_id = t.trace_id
        WHERE t.last_end_ns >= ? AND t.first_start_ns < ? ORDER BY t.trace_id, s.rowid`,
     );
-    for (const r of stmt.iterate(sinceNs ?? 0n, untilNs ?? 9223372036854775807n) as IterableIterator<SpanRow>) yield this.toSpan(r, resources);
+    try {
+      for (const r of stmt.iterate(sinceNs ?? 0n, untilNs ?? 9223372036854775807n) as IterableIterator<SpanRow>) yield this.toSpan(r, resources);
+    } catch (e) {
+      throw damagedStore(this.file, e);
+    }
+  }
+
+  /**
+   * SQLite's integrity check (`cpath store check`): an empty list when the file is sound, else
+   * SQLite's findings (at most `max`).
+   */
+  integrityProblems(max = 100): string[] {
+    const rows = this.db.prepare(`PRAGMA integrity_check(${Math.max(1, Math.floor(max))})`).pluck().all();
+    const problems = rows.map(String);
+    return problems.length === 1 && problems[0] === 'ok' ? [] : problems;
   }
 
   private toSpan(r: SpanRow, resources: ResourceInterner): SpanInput {
@@ -530,6 +558,28 @@ export class SpanStore {
 }
 
 export class StoreError extends Error {}
+
+/** SQLite's codes for a file that is not (or no longer) a sound database. */
+const DAMAGE_CODES = new Set(['SQLITE_CORRUPT', 'SQLITE_NOTADB', 'SQLITE_CORRUPT_INDEX', 'SQLITE_CORRUPT_SEQUENCE', 'SQLITE_CORRUPT_VTAB']);
+
+/** True when `e` says the store file is damaged. */
+export function isStoreDamage(e: unknown): boolean {
+  return e instanceof Database.SqliteError && DAMAGE_CODES.has(e.code);
+}
+
+/**
+ * A damaged store as the user should hear of it: which file, that it is damaged, what to do.
+ * Other errors are returned unchanged.
+ */
+export function damagedStore(file: string, e: unknown): unknown {
+  if (!isStoreDamage(e) || e instanceof StoreError) return e;
+  const dir = dirname(file);
+  return new StoreError(
+    `${file} is damaged (SQLite: ${e instanceof Error ? e.message : String(e)}). ` +
+      `Run \`cpath store check ${dir}\` to see what is damaged; move the directory aside (mv ${dir} ${dir}.damaged) to start with an empty store; ` +
+      `\`cpath analyze --store ${dir}.damaged\` still reads what is intact.`,
+  );
+}
 
 /** SQLite result codes that say the data itself cannot be stored (retrying the same data fails again). */
 const DATA_ERRORS = new Set(['SQLITE_TOOBIG', 'SQLITE_MISMATCH', 'SQLITE_RANGE']);
