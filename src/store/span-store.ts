@@ -204,8 +204,10 @@ export class SpanStore {
     // cache made most of them read pages back from the OS (measured in BENCHMARKS.md).
     db.pragma('cache_size = -131072');
     // Checkpoints run on a worker thread (startCheckpointer): on the event loop they stalled
-    // every request behind them. The writer checkpoints itself only if the WAL runs away.
-    db.pragma('wal_autocheckpoint = 65536');
+    // every request behind them. The writer checkpoints itself only if the WAL runs away past
+    // WAL_LIMIT_BYTES (the thread's checkpoints could not keep up, or commits starved its
+    // TRUNCATE); by then the thread has copied most of it, so this copies the rest.
+    db.pragma(`wal_autocheckpoint = ${Math.round(WAL_LIMIT_BYTES / Number(db.pragma('page_size', { simple: true })))}`);
     // After a checkpoint resets the WAL, the file is cut back to this size (else it keeps its peak).
     db.pragma(`journal_size_limit = ${WAL_LIMIT_BYTES}`);
     const version = Number(db.pragma('user_version', { simple: true }));
