@@ -1,5 +1,6 @@
 // The contract between the dispatcher (collectors/index.ts) and one file per input format.
 import type { Diagnostics } from '../src/model/diagnostics.js';
+import type { SpanLimits } from '../src/model/limits.js';
 import type { ResourceInterner, SourceRef, SpanInput } from '../src/model/span.js';
 
 export type InputFormat = 'otlp-json' | 'otlp-proto' | 'jaeger' | 'zipkin' | 'cpath-events';
@@ -17,6 +18,8 @@ export interface ImportContext {
    * attribute passes an empty set: converting and holding attributes is most of the memory.
    */
   readonly attributeKeys?: ReadonlySet<string>;
+  /** Bounds on attributes, events and links per span (`cpath serve`); undefined: none but nesting depth. */
+  readonly limits?: SpanLimits;
   /** Hands one valid span to the trace builder. */
   emit(span: SpanInput): void;
 }

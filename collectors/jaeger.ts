@@ -24,7 +24,7 @@ import {
   type SpanLinkRef,
   type StatusCode,
 } from '../src/model/span.js';
-import { microsToNanos } from '../src/model/time.js';
+import { microsToNanos, timeRangeProblem } from '../src/model/time.js';
 import { readRefId, readSpanIds } from './span-ids.js';
 import type { ImportContext, JsonFormat } from './format.js';
 
@@ -173,7 +173,9 @@ function timeRange(start: unknown, duration: unknown): { startNs: bigint; endNs:
   }
   const d = microsToNanos(duration);
   if (d === undefined) return `duration ${show(duration)} is not a number of microseconds`;
-  return { startNs, endNs: startNs + d };
+  const endNs = startNs + d;
+  const beyond = timeRangeProblem(startNs, endNs);
+  return beyond === undefined ? { startNs, endNs } : `startTime ${show(start)} + duration ${show(duration)} µs ${beyond}`;
 }
 
 /** `otel.status_code` (OK / ERROR / UNSET) first; otherwise the `error` tag set to true means error. */

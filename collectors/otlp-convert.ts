@@ -16,12 +16,14 @@ import {
   type SpanLinkRef,
   type StatusCode,
 } from '../src/model/span.js';
-import { parseUint64 } from '../src/model/time.js';
+import { MAX_ATTRIBUTE_DEPTH, NO_SPAN_LIMITS, type SpanLimits } from '../src/model/limits.js';
+import { parseUint64, timeRangeProblem } from '../src/model/time.js';
 import type { ImportContext } from './format.js';
+import { SKIPPED_ATTRIBUTES, SKIPPED_EVENTS, SKIPPED_LINKS, TOO_DEEP_KEY, TOO_DEEP_VALUE } from './otlp-schema.js';
 
 /** Top-level keys that hold ResourceSpans: OTLP, snake_case, and Tempo's `batches`. */
-const RESOURCE_SPANS_KEYS = ['resourceSpans', 'resource_spans', 'batches'] as const;
-const SCOPE_SPANS_KEYS = ['scopeSpans', 'scope_spans', 'instrumentationLibrarySpans', 'instrumentation_library_spans'] as const;
+export const RESOURCE_SPANS_KEYS = ['resourceSpans', 'resource_spans', 'batches'] as const;
+export const SCOPE_SPANS_KEYS = ['scopeSpans', 'scope_spans', 'instrumentationLibrarySpans', 'instrumentation_library_spans'] as const;
 
 export function isResourceSpansKey(k: unknown): boolean {
   return typeof k === 'string' && (RESOURCE_SPANS_KEYS as readonly string[]).includes(k);
@@ -32,11 +34,23 @@ export function isScopeSpansKey(k: unknown): boolean {
 
 /** Handles a request object or an array of them. Returns the number of spans emitted. */
 export function convertOtlp(value: unknown, src: SourceRef, ctx: ImportContext): number {
-  if (Array.isArray(value)) {
-    let n = 0;
-    for (const v of value) n += convertOtlp(v, src, ctx);
-    return n;
+  if (!Array.isArray(value)) return convertRequest(value, src, ctx);
+  // Arrays of arrays are walked with a stack of our own: a hostile input may nest them 10^5 deep.
+  let n = 0;
+  const stack: (readonly unknown[] | number)[] = [value, 0];
+  while (stack.length > 0) {
+    const i = stack.pop();
+    const list = stack.pop();
+    if (typeof i !== 'number' || !Array.isArray(list) || i >= list.length) continue;
+    stack.push(list, i + 1);
+    const v: unknown = list[i];
+    if (Array.isArray(v)) stack.push(v, 0);
+    else n += convertRequest(v, src, ctx);
   }
+  return n;
+}
+
+function convertRequest(value: unknown, src: SourceRef, ctx: ImportContext): number {
   if (!isObject(value)) {
     ctx.diag.add('record_invalid', () => `${formatSource(src)}: expected an OTLP request object, found ${typeof value}`);
     return 0;
@@ -61,7 +75,7 @@ export function convertOtlp(value: unknown, src: SourceRef, ctx: ImportContext):
       continue;
     }
     const res = field(rs, 'resource');
-    const resAttrs = isObject(res) ? convertAttributes(field(res, 'attributes'), src, ctx) : {};
+    const resAttrs = isObject(res) ? convertAttributes(field(res, 'attributes'), src, ctx, undefined, res[SKIPPED_ATTRIBUTES]) : {};
     const resource = ctx.resources.intern(resAttrs);
     let scopes: readonly unknown[] | undefined;
     for (const k of SCOPE_SPANS_KEYS) {
@@ -113,6 +127,11 @@ function convertSpan(s: JsonObject, index: number, resource: ReturnType<ImportCo
     ctx.diag.add('timestamp_invalid', () => `${where()}: startTimeUnixNano ${showTime(field(s, 'startTimeUnixNano', 'start_time_unix_nano'))} / endTimeUnixNano ${showTime(field(s, 'endTimeUnixNano', 'end_time_unix_nano'))} is not a valid time`);
     return false;
   }
+  const beyond = timeRangeProblem(startNs, endNs);
+  if (beyond !== undefined) {
+    ctx.diag.add('timestamp_invalid', () => `${where()}: startTimeUnixNano ${startNs} / endTimeUnixNano ${endNs} ${beyond}`);
+    return false;
+  }
   const nameRaw = s['name'];
   const name = typeof nameRaw === 'string' ? ctx.resources.string(nameRaw) : '';
   const kind = readKind(s['kind']);
@@ -125,11 +144,17 @@ function convertSpan(s: JsonObject, index: number, resource: ReturnType<ImportCo
     const msg = statusObj['message'];
     if (typeof msg === 'string' && msg !== '') statusMessage = msg;
   }
+  const limits = ctx.limits ?? NO_SPAN_LIMITS;
   const linksRaw = asArray(s['links']);
   let links: SpanLinkRef[] | undefined;
+  const skippedLinks = (typeof s[SKIPPED_LINKS] === 'number' ? s[SKIPPED_LINKS] : 0) + Math.max(0, (linksRaw?.length ?? 0) - limits.links);
+  if (skippedLinks > 0) ctx.diag.add('links_truncated', () => `${where()}: ${skippedLinks} links past the first ${limits.links} skipped`);
+  const eventsRaw = asArray(s['events']);
+  const skippedEvents = (typeof s[SKIPPED_EVENTS] === 'number' ? s[SKIPPED_EVENTS] : 0) + Math.max(0, (eventsRaw?.length ?? 0) - limits.events);
+  if (skippedEvents > 0) ctx.diag.add('events_truncated', () => `${where()}: ${skippedEvents} events past the first ${limits.events} skipped`);
   if (linksRaw && linksRaw.length > 0) {
     links = [];
-    for (let j = 0; j < linksRaw.length; j++) {
+    for (let j = 0; j < linksRaw.length && j < limits.links; j++) {
       const l = linksRaw[j];
       if (!isObject(l)) continue;
       const lt = readId(field(l, 'traceId', 'trace_id'), 16);
@@ -151,7 +176,7 @@ function convertSpan(s: JsonObject, index: number, resource: ReturnType<ImportCo
     endNs,
     status,
     statusMessage,
-    attributes: ctx.attributeKeys?.size === 0 ? NO_ATTRIBUTES : convertAttributes(s['attributes'], src, ctx, ctx.attributeKeys),
+    attributes: ctx.attributeKeys?.size === 0 ? NO_ATTRIBUTES : convertAttributes(s['attributes'], src, ctx, ctx.attributeKeys, s[SKIPPED_ATTRIBUTES]),
     resource,
     links: links && links.length > 0 ? links : undefined,
     source: src,
@@ -205,23 +230,45 @@ function readKind(v: unknown): SpanKind {
 
 const NO_ATTRIBUTES: Attributes = Object.freeze({});
 
-function convertAttributes(v: unknown, src: SourceRef, ctx: ImportContext, keep?: ReadonlySet<string>): Attributes {
+/**
+ * OTLP KeyValues to attributes, within the limits: the first `limits.attributes` kept, string
+ * values cut to `limits.valueLength`, values nested deeper than MAX_ATTRIBUTE_DEPTH dropped;
+ * each counted. `skipped`: attributes the protobuf decoder already skipped past the limit.
+ */
+function convertAttributes(v: unknown, src: SourceRef, ctx: ImportContext, keep?: ReadonlySet<string>, skipped?: unknown): Attributes {
   const out: Attributes = {};
   const list = asArray(v);
   if (!list) return out;
-  for (const kv of list) {
+  const limits = ctx.limits ?? NO_SPAN_LIMITS;
+  const cut = { values: 0 };
+  let kept = 0;
+  let dropped = typeof skipped === 'number' ? skipped : 0;
+  for (let i = 0; i < list.length; i++) {
+    if (kept >= limits.attributes) {
+      dropped += list.length - i;
+      break;
+    }
+    const kv = list[i];
     if (!isObject(kv)) continue;
     const key = kv['key'];
     if (typeof key !== 'string' || (keep !== undefined && !keep.has(key))) continue;
-    const val = convertAnyValue(kv['value']);
+    const raw = kv['value'];
+    if (nestedDeeperThan(raw, MAX_ATTRIBUTE_DEPTH)) {
+      ctx.diag.add('attribute_too_deep', () => `${formatSource(src)}: attribute "${clipKey(key)}" nests arrays or key-value lists more than ${MAX_ATTRIBUTE_DEPTH} levels deep`);
+      continue;
+    }
+    const val = convertAnyValue(raw, limits, cut);
     if (val === undefined) {
-      if (kv['value'] !== undefined && kv['value'] !== null && !(isObject(kv['value']) && Object.keys(kv['value']).length === 0)) {
-        ctx.diag.add('attribute_invalid', () => `${formatSource(src)}: attribute "${key}" has a malformed value ${JSON.stringify(kv['value'])?.slice(0, 60) ?? ''}`);
+      if (raw !== undefined && raw !== null && !(isObject(raw) && Object.keys(raw).length === 0)) {
+        ctx.diag.add('attribute_invalid', () => `${formatSource(src)}: attribute "${clipKey(key)}" has a malformed value ${showValue(raw)}`);
       }
       continue;
     }
     defineOwn(out, key, val);
+    kept++;
   }
+  if (dropped > 0) ctx.diag.add('attributes_truncated', () => `${formatSource(src)}: ${dropped} attributes past the first ${kept} dropped`);
+  if (cut.values > 0) ctx.diag.add('attribute_value_truncated', () => `${formatSource(src)}: ${cut.values} attribute values cut to ${limits.valueLength} characters`, cut.values);
   return out;
 }
 
@@ -232,7 +279,48 @@ function defineOwn(o: Record<string, AttrValue>, key: string, v: AttrValue): voi
   else o[key] = v;
 }
 
-function convertAnyValue(v: unknown): AttrValue | undefined {
+function clipKey(key: string): string {
+  return key.length > 60 ? `${key.slice(0, 60)}…` : key;
+}
+
+/** The values an AnyValue holds directly (array elements, key-value list values). */
+function childValues(v: JsonObject): readonly unknown[] {
+  for (const k of Object.keys(v)) {
+    const x = v[k];
+    if (!isObject(x)) continue;
+    if (k === 'arrayValue' || k === 'array_value') return asArray(x['values']) ?? [];
+    if (k === 'kvlistValue' || k === 'kvlist_value') return (asArray(x['values']) ?? []).map((kv) => (isObject(kv) ? kv['value'] : undefined));
+  }
+  return [];
+}
+
+/**
+ * True when an AnyValue nests more than `max` levels of arrays or key-value lists (or the
+ * protobuf decoder already found it too deep). Iterative: a hostile value may nest 10^5 levels,
+ * and the conversion's recursion below is safe only once this said no.
+ */
+function nestedDeeperThan(v: unknown, max: number): boolean {
+  if (isTooDeepMarker(v)) return true;
+  if (!isObject(v) || (v['arrayValue'] === undefined && v['array_value'] === undefined && v['kvlistValue'] === undefined && v['kvlist_value'] === undefined)) return false;
+  const stack: { v: unknown; depth: number }[] = [{ v, depth: 0 }];
+  for (let top = stack.pop(); top !== undefined; top = stack.pop()) {
+    if (isTooDeepMarker(top.v)) return true;
+    if (!isObject(top.v)) continue;
+    const children = childValues(top.v);
+    if (children.length === 0) continue;
+    if (top.depth + 1 > max) return true;
+    for (const c of children) stack.push({ v: c, depth: top.depth + 1 });
+  }
+  return false;
+}
+
+/** TOO_DEEP_VALUE, or its copy from the JSON parse worker. */
+function isTooDeepMarker(v: unknown): boolean {
+  return v === TOO_DEEP_VALUE || (isObject(v) && v[TOO_DEEP_KEY] === true);
+}
+
+/** One AnyValue; recursion is bounded by MAX_ATTRIBUTE_DEPTH (checked first by nestedDeeperThan). */
+function convertAnyValue(v: unknown, limits: SpanLimits, cut: { values: number }): AttrValue | undefined {
   if (!isObject(v)) return undefined;
   // Own keys only: protobufjs puts defaults for absent oneof members on the prototype.
   for (const k of Object.keys(v)) {
@@ -241,7 +329,7 @@ function convertAnyValue(v: unknown): AttrValue | undefined {
     switch (k) {
       case 'stringValue':
       case 'string_value':
-        if (typeof x === 'string') return x;
+        if (typeof x === 'string') return clipValue(x, limits, cut);
         return undefined;
       case 'boolValue':
       case 'bool_value':
@@ -262,7 +350,7 @@ function convertAnyValue(v: unknown): AttrValue | undefined {
         if (!isObject(x)) return undefined;
         const out: AttrValue[] = [];
         for (const e of asArray(x['values']) ?? []) {
-          const c = convertAnyValue(e);
+          const c = convertAnyValue(e, limits, cut);
           if (c !== undefined) out.push(c);
         }
         return out;
@@ -273,21 +361,28 @@ function convertAnyValue(v: unknown): AttrValue | undefined {
         const out: Record<string, AttrValue> = {};
         for (const kv of asArray(x['values']) ?? []) {
           if (!isObject(kv) || typeof kv['key'] !== 'string') continue;
-          const c = convertAnyValue(kv['value']);
+          const c = convertAnyValue(kv['value'], limits, cut);
           if (c !== undefined) defineOwn(out, kv['key'], c);
         }
         return out;
       }
       case 'bytesValue':
       case 'bytes_value':
-        if (typeof x === 'string') return x;
-        if (x instanceof Uint8Array) return Buffer.from(x).toString('base64');
+        if (typeof x === 'string') return clipValue(x, limits, cut);
+        // Only what the limit can keep is encoded (a 30 MB value is not turned into 40 MB of base64).
+        if (x instanceof Uint8Array) return clipValue(Buffer.from(x.buffer, x.byteOffset, Math.min(x.length, limits.valueLength)).toString('base64'), limits, cut, x.length > limits.valueLength);
         return undefined;
       default:
         continue; // unknown fields are ignored
     }
   }
   return undefined;
+}
+
+function clipValue(s: string, limits: SpanLimits, cut: { values: number }, longer = false): string {
+  if (s.length <= limits.valueLength && !longer) return s;
+  cut.values++;
+  return s.slice(0, limits.valueLength);
 }
 
 function convertInt(i: unknown): AttrValue | undefined {

@@ -8,7 +8,7 @@
 // total passes the limit; a gzip bomb costs about maxBody of memory, not its inflated size.
 // Those refusals are sent by grpc-js itself and never reach a handler or interceptor.
 import * as grpc from '@grpc/grpc-js';
-import type { OtlpSink } from './otlp-http.js';
+import { UnstorableRequest, type OtlpSink } from './otlp-http.js';
 import { decodeExportRequest, encodeExportResponse } from './otlp-request.js';
 
 export interface OtlpGrpcOptions {
@@ -87,7 +87,7 @@ interface StatusReply {
 type ExportReply = Buffer | StatusReply;
 
 async function exportTraces(body: Buffer, source: string, sink: OtlpSink): Promise<ExportReply> {
-  const decoded = decodeExportRequest(body, 'protobuf', source, sink.resources);
+  const decoded = decodeExportRequest(body, 'protobuf', source, sink.resources, sink.limits);
   if (!decoded.ok) {
     sink.count({ kind: 'rejected', reason: 'bad_request', spans: 0 });
     return { code: grpc.status.INVALID_ARGUMENT, details: decoded.message };
@@ -97,6 +97,10 @@ async function exportTraces(body: Buffer, source: string, sink: OtlpSink): Promi
   try {
     await wait; // reply only once the spans are committed
   } catch (e) {
+    if (e instanceof UnstorableRequest) {
+      sink.count({ kind: 'rejected', reason: 'unstorable', spans: decoded.spans.length });
+      return { code: grpc.status.INVALID_ARGUMENT, details: e.message };
+    }
     sink.count({ kind: 'store_failed', error: e });
     return busy(sink, 'store_failed', decoded.spans.length);
   }

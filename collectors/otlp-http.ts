@@ -4,16 +4,23 @@
 // for spans with invalid ids.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Diagnostics } from '../src/model/diagnostics.js';
+import { DEFAULT_SPAN_LIMITS, type SpanLimits } from '../src/model/limits.js';
 import type { ResourceInterner, SpanInput } from '../src/model/span.js';
 import { ByteBudget, readBody } from './http-body.js';
-import { decodeExportRequest, encodeExportResponse, encodeStatus, type OtlpEncoding } from './otlp-request.js';
+import type { JsonParseWorker } from './json-parse-worker.js';
+import { decodeExportRequest, decodeExportRequestOffThread, encodeExportResponse, encodeStatus, type OtlpEncoding } from './otlp-request.js';
 
 /** Where accepted spans go (the server's ingest queue). */
 export interface OtlpSink {
   readonly resources: ResourceInterner;
+  /** Bounds applied while decoding (attributes, value length, events, links per span); default DEFAULT_SPAN_LIMITS. */
+  readonly limits?: SpanLimits;
   /** True when new requests should be refused before their body is read. */
   busy(): boolean;
-  /** 'busy' at once, or a promise settled when the spans are committed (rejected: not stored). */
+  /**
+   * 'busy' at once, or a promise settled when the spans are committed. Rejected: not stored,
+   * with an `UnstorableRequest` when retrying can never help (answered 400), else retryable (503).
+   */
   submit(spans: readonly SpanInput[]): Promise<void> | 'busy';
   /** Problems found in an accepted request, for the server's diagnostics. */
   noteDiagnostics(diag: Diagnostics): void;
@@ -22,6 +29,9 @@ export interface OtlpSink {
   /** Counts for /metrics. */
   count(event: ReceiverEvent): void;
 }
+
+/** The store refused a request's spans for what they hold, not for its own state: never retry. */
+export class UnstorableRequest extends Error {}
 
 export type ReceiverEvent =
   | { readonly kind: 'answered'; readonly transport: 'http' | 'grpc'; readonly code: string }
@@ -41,6 +51,8 @@ export interface OtlpHttpOptions {
   readonly authorize: (req: IncomingMessage) => boolean;
   /** Seconds a throttled client should wait. */
   readonly retryAfterSeconds: number;
+  /** Parses big JSON bodies off the event loop; without it they are parsed in line. */
+  readonly jsonParser?: JsonParseWorker;
 }
 
 const PROTOBUF_TYPES = new Set(['application/x-protobuf', 'application/protobuf']);
@@ -98,7 +110,10 @@ async function handle(req: IncomingMessage, res: ServerResponse, opts: OtlpHttpO
     return void finish(req, res, opts, encoding, body.status, encodeStatus(encoding, body.status === 413 ? 8 : 3, body.message));
   }
   try {
-    const decoded = decodeExportRequest(body.body, encoding, `http ${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? '?'}`, opts.sink.resources);
+    const source = `http ${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? '?'}`;
+    const { decoded, body: bytes } = opts.jsonParser
+      ? await decodeExportRequestOffThread(body.body, encoding, source, opts.sink.resources, opts.sink.limits ?? DEFAULT_SPAN_LIMITS, opts.jsonParser)
+      : { decoded: decodeExportRequest(body.body, encoding, source, opts.sink.resources, opts.sink.limits), body: body.body };
     if (!decoded.ok) {
       opts.sink.count({ kind: 'rejected', reason: 'bad_request', spans: 0 });
       return void finish(req, res, opts, encoding, 400, encodeStatus(encoding, 3, decoded.message));
@@ -108,13 +123,17 @@ async function handle(req: IncomingMessage, res: ServerResponse, opts: OtlpHttpO
     try {
       await wait;
     } catch (e) {
+      if (e instanceof UnstorableRequest) {
+        opts.sink.count({ kind: 'rejected', reason: 'unstorable', spans: decoded.spans.length });
+        return void finish(req, res, opts, encoding, 400, encodeStatus(encoding, 3, e.message));
+      }
       opts.sink.count({ kind: 'store_failed', error: e });
       return busy(req, res, opts, encoding, 'store_failed', decoded.spans.length);
     }
     opts.sink.noteDiagnostics(decoded.diag);
     opts.sink.count({ kind: 'accepted', transport: 'http', spans: decoded.spans.length });
     if (decoded.rejected > 0) opts.sink.count({ kind: 'rejected', reason: 'invalid_span', spans: decoded.rejected });
-    opts.sink.accepted?.(body.body, encoding);
+    opts.sink.accepted?.(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), encoding);
     finish(req, res, opts, encoding, 200, encodeExportResponse(encoding, decoded.rejected, decoded.rejectReason));
   } finally {
     body.release();

@@ -1,13 +1,13 @@
 // OTLP/JSON: an ExportTraceServiceRequest / TracesData object, an array of them, JSON Lines of
 // them (the Collector's file exporter), or Tempo's {"batches": [...]}.
-import { asArray, isObject } from '../src/model/json-value.js';
+import { asArray, isObject, type JsonObject } from '../src/model/json-value.js';
 import type { JsonFormat, PathKey } from './format.js';
 import { convertOtlp, isResourceSpansKey, isScopeSpansKey } from './otlp-convert.js';
 
 // 64-bit integers written as JSON numbers lose precision in JSON.parse (epoch nanoseconds
 // exceed 2^53), so quote every 16+ digit integer value of the 64-bit fields before parsing.
-const BIG_INT_FIELD = /"(startTimeUnixNano|endTimeUnixNano|timeUnixNano|start_time_unix_nano|end_time_unix_nano|time_unix_nano|intValue|int_value)"(\s*):(\s*)(-?\d{16,})/g;
-const HAS_BIG_INT = /(?:Nano|nano|[vV]alue)"\s*:\s*-?\d{16}/;
+export const BIG_INT_FIELD = /"(startTimeUnixNano|endTimeUnixNano|timeUnixNano|start_time_unix_nano|end_time_unix_nano|time_unix_nano|intValue|int_value)"(\s*):(\s*)(-?\d{16,})/g;
+export const HAS_BIG_INT = /(?:Nano|nano|[vV]alue)"\s*:\s*-?\d{16}/;
 
 export const otlpJson: JsonFormat = {
   name: 'otlp-json',
@@ -41,9 +41,20 @@ export const otlpJson: JsonFormat = {
  * True when a span time is a JSON number beyond 2^53, i.e. JSON.parse rounded it. Checking the
  * parsed value costs two typeof tests per span; a regex over every line cost more than that.
  */
-function hasRoundedTimes(v: unknown): boolean {
-  if (Array.isArray(v)) return v.some(hasRoundedTimes);
-  if (!isObject(v)) return false;
+function hasRoundedTimes(value: unknown): boolean {
+  // Nested arrays are walked with a stack of our own: a hostile input may nest them 10^5 deep.
+  const stack: unknown[] = [value];
+  for (let v = stack.pop(); stack.length > 0 || v !== undefined; v = stack.pop()) {
+    if (Array.isArray(v)) {
+      for (const x of v) stack.push(x);
+      continue;
+    }
+    if (isObject(v) && requestHasRoundedTimes(v)) return true;
+  }
+  return false;
+}
+
+function requestHasRoundedTimes(v: JsonObject): boolean {
   for (const k of ['resourceSpans', 'resource_spans', 'batches']) {
     for (const rs of asArray(v[k]) ?? []) {
       if (!isObject(rs)) continue;

@@ -4,13 +4,14 @@ import type { Diagnostics } from '../src/model/diagnostics.js';
 import type { ImportContext } from './format.js';
 import { errorText } from './json-document.js';
 import { convertOtlp } from './otlp-convert.js';
-import { ExportTraceServiceRequest } from './otlp-schema.js';
+import { NO_SPAN_LIMITS } from '../src/model/limits.js';
+import { decodeWithLimits } from './otlp-schema.js';
 
 /** Decodes one message; a malformed one is counted with its byte offset and skipped. */
 export function decodeOtlpMessage(bytes: Uint8Array, offset: number, ctx: ImportContext): void {
   let msg: unknown;
   try {
-    msg = ExportTraceServiceRequest.decode(bytes);
+    msg = decodeWithLimits(bytes, ctx.limits ?? NO_SPAN_LIMITS);
   } catch (e) {
     ctx.diag.add('line_unparsable', () => `${ctx.file}@${offset}: not a valid OTLP protobuf message (${errorText(e)})`);
     return;

@@ -2,22 +2,27 @@
 // replies the exporters expect. Decoding reuses the file importers' converter: a request is
 // one message or one JSON document.
 import { Diagnostics, type DiagnosticCode } from '../src/model/diagnostics.js';
+import { DEFAULT_SPAN_LIMITS, type SpanLimits } from '../src/model/limits.js';
 import type { ResourceInterner, SpanInput } from '../src/model/span.js';
+import type { ImportContext } from './format.js';
+import { JsonParseWorker, OFF_THREAD_JSON_BYTES } from './json-parse-worker.js';
 import { errorText } from './json-document.js';
 import { convertOtlp } from './otlp-convert.js';
 import { otlpJson } from './otlp-json.js';
-import { ExportTraceServiceRequest, ExportTraceServiceResponse, RpcStatus } from './otlp-schema.js';
+import { ExportTraceServiceResponse, RpcStatus, decodeWithLimits } from './otlp-schema.js';
 
 export type OtlpEncoding = 'protobuf' | 'json';
 
 /** Problems that reject a span (the partial-success count); other codes are repairs. */
 const REJECTING: readonly DiagnosticCode[] = ['id_invalid', 'timestamp_invalid', 'record_invalid'];
+/** Repairs the client is told about (a partial_success with 0 rejected is a warning in OTLP). */
+const TRUNCATING: readonly DiagnosticCode[] = ['attributes_truncated', 'attribute_value_truncated', 'events_truncated', 'links_truncated'];
 
 export type DecodedRequest =
   | {
       readonly ok: true;
       readonly spans: SpanInput[];
-      /** Spans left out, with the first reason, for `partial_success`. */
+      /** Spans left out, with the first reason, for `partial_success`; or, with none left out, what was truncated. */
       readonly rejected: number;
       readonly rejectReason?: string;
       /** Everything counted while converting (rejections and repairs). */
@@ -26,22 +31,20 @@ export type DecodedRequest =
   | { readonly ok: false; readonly message: string };
 
 /** `source` names the request in messages, e.g. `http 127.0.0.1:53422`. */
-export function decodeExportRequest(body: Uint8Array, encoding: OtlpEncoding, source: string, resources: ResourceInterner): DecodedRequest {
-  const diag = new Diagnostics();
-  const spans: SpanInput[] = [];
-  const ctx = { file: source, diag, resources, emit: (s: SpanInput) => spans.push(s) };
-  if (body.length === 0) return { ok: true, spans, rejected: 0, diag };
+export function decodeExportRequest(body: Uint8Array, encoding: OtlpEncoding, source: string, resources: ResourceInterner, limits: SpanLimits = DEFAULT_SPAN_LIMITS): DecodedRequest {
+  const req = new RequestDecoder(source, resources, limits);
+  if (body.length === 0) return req.result();
   if (encoding === 'protobuf') {
     // protobufjs reads a zero tag as field 0 and skips it, so zero-filled garbage would "decode"
     // as an empty request; field number 0 never occurs in a valid message.
     if (body[0] === 0) return { ok: false, message: 'not a valid OTLP protobuf ExportTraceServiceRequest (it starts with field number 0)' };
     let msg: unknown;
     try {
-      msg = ExportTraceServiceRequest.decode(body);
+      msg = decodeWithLimits(body, limits);
     } catch (e) {
       return { ok: false, message: `not a valid OTLP protobuf ExportTraceServiceRequest (${errorText(e)})` };
     }
-    convertOtlp(msg, { file: source, offset: 0 }, ctx);
+    convertOtlp(msg, { file: source, offset: 0 }, req.ctx);
   } else {
     const text = Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8');
     let value: unknown;
@@ -54,21 +57,64 @@ export function decodeExportRequest(body: Uint8Array, encoding: OtlpEncoding, so
       return { ok: false, message: `expected an ExportTraceServiceRequest object, found ${Array.isArray(value) ? 'an array' : typeof value}` };
     }
     // Epoch nanoseconds as bare JSON numbers were rounded by JSON.parse: parse again with them quoted.
-    if (otlpJson.handleValue(value, { file: source }, ctx) === 'reparse') otlpJson.handleValue(JSON.parse(otlpJson.preprocess?.(text) ?? text), { file: source }, ctx);
+    if (otlpJson.handleValue(value, { file: source }, req.ctx) === 'reparse') otlpJson.handleValue(JSON.parse(otlpJson.preprocess?.(text) ?? text), { file: source }, req.ctx);
   }
-  let rejected = 0;
-  let rejectReason: string | undefined;
-  for (const e of diag.entries()) {
-    if (!REJECTING.includes(e.code)) continue;
-    rejected += e.count;
-    rejectReason ??= e.example ?? e.message;
+  return req.result();
+}
+
+/**
+ * The same, with a big JSON body parsed on `parser`'s worker thread (JSON.parse of tens of MB
+ * would hold the event loop for seconds); everything else as decodeExportRequest.
+ */
+export async function decodeExportRequestOffThread(
+  body: Uint8Array,
+  encoding: OtlpEncoding,
+  source: string,
+  resources: ResourceInterner,
+  limits: SpanLimits,
+  parser: JsonParseWorker,
+): Promise<{ decoded: DecodedRequest; body: Uint8Array }> {
+  if (encoding !== 'json' || body.length < OFF_THREAD_JSON_BYTES) return { decoded: decodeExportRequest(body, encoding, source, resources, limits), body };
+  // The body may travel to the worker and back: the bytes to keep (for --forward) are the ones returned.
+  const { parsed, body: back } = await parser.parse(body, limits);
+  if (!parsed.ok) return { decoded: { ok: false, message: parsed.message }, body: back };
+  const req = new RequestDecoder(source, resources, limits);
+  convertOtlp(parsed.value, { file: source }, req.ctx);
+  return { decoded: req.result(), body: back };
+}
+
+/** One request's spans and counts while converting, then the decoded result. */
+class RequestDecoder {
+  readonly diag = new Diagnostics();
+  readonly spans: SpanInput[] = [];
+  readonly ctx: ImportContext;
+
+  constructor(source: string, resources: ResourceInterner, limits: SpanLimits) {
+    this.ctx = { file: source, diag: this.diag, resources, limits, emit: (s: SpanInput) => this.spans.push(s) };
   }
-  return { ok: true, spans, rejected, ...(rejectReason !== undefined ? { rejectReason } : {}), diag };
+
+  result(): DecodedRequest {
+    const { diag, spans } = this;
+    // Attribute values nested past the bound are bad data, not a repair: the request is refused.
+    const tooDeep = diag.entries().find((e) => e.code === 'attribute_too_deep');
+    if (tooDeep) return { ok: false, message: tooDeep.example ?? tooDeep.message };
+    let rejected = 0;
+    let rejectReason: string | undefined;
+    const truncated: string[] = [];
+    for (const e of diag.entries()) {
+      if (TRUNCATING.includes(e.code)) truncated.push(e.example ?? e.message);
+      if (!REJECTING.includes(e.code)) continue;
+      rejected += e.count;
+      rejectReason ??= e.example ?? e.message;
+    }
+    if (truncated.length > 0) rejectReason ??= `stored with the server's span limits: ${truncated.join('; ')}`;
+    return { ok: true, spans, rejected, ...(rejectReason !== undefined ? { rejectReason } : {}), diag };
+  }
 }
 
 /** The 200 reply: empty on full success, `partial_success` when spans were rejected. */
 export function encodeExportResponse(encoding: OtlpEncoding, rejected: number, message?: string): Buffer {
-  const partial = rejected > 0 ? { rejectedSpans: rejected, errorMessage: message ?? '' } : undefined;
+  const partial = rejected > 0 || message !== undefined ? { rejectedSpans: rejected, errorMessage: message ?? '' } : undefined;
   if (encoding === 'json') return Buffer.from(JSON.stringify(partial ? { partialSuccess: { rejectedSpans: String(rejected), errorMessage: partial.errorMessage } } : {}));
   return Buffer.from(ExportTraceServiceResponse.encode(ExportTraceServiceResponse.create(partial ? { partialSuccess: partial } : {})).finish());
 }

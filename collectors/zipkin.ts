@@ -57,7 +57,7 @@ import {
   type SpanKind,
   type StatusCode,
 } from '../src/model/span.js';
-import { microsToNanos } from '../src/model/time.js';
+import { microsToNanos, timeRangeProblem } from '../src/model/time.js';
 import { readRefId, readSpanIds } from './span-ids.js';
 import { coreTimes, describeV1, isV1Span, v1ToV2 } from './zipkin-v1.js';
 import type { ImportContext, JsonFormat } from './format.js';
@@ -386,6 +386,8 @@ function timeRange(timestamp: unknown, duration: unknown): { startNs: bigint; en
   const startNs = microsToNanos(timestamp);
   if (timestamp === undefined || timestamp === null || startNs === 0n) return `timestamp is ${show(timestamp)}, so the span cannot be placed in time`;
   if (startNs === undefined) return `timestamp ${show(timestamp)} is not a number of microseconds`;
+  const startProblem = timeRangeProblem(startNs, startNs);
+  if (startProblem !== undefined) return `timestamp ${show(timestamp)} µs ${startProblem}`;
   if (duration === undefined || duration === null) return { startNs, endNs: startNs, durationMissing: true };
   if (typeof duration === 'number' && Number.isFinite(duration) && duration < 0) {
     const back = microsToNanos(-duration);
@@ -393,6 +395,8 @@ function timeRange(timestamp: unknown, duration: unknown): { startNs: bigint; en
   }
   const d = microsToNanos(duration);
   if (d === undefined) return `duration ${show(duration)} is not a number of microseconds`;
+  const beyond = timeRangeProblem(startNs, startNs + d);
+  if (beyond !== undefined) return `timestamp ${show(timestamp)} + duration ${show(duration)} µs ${beyond}`;
   return { startNs, endNs: startNs + d, durationMissing: false };
 }
 

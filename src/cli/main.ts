@@ -16,6 +16,7 @@ import { addServeCommand } from './serve-command.js';
 import { addRecordCommand } from './record-command.js';
 import { addExportCommand } from './export-command.js';
 import { addDiffCommand } from './diff-command.js';
+import { addStoreCommand } from './store-command.js';
 import { RecordError } from '../record/record.js';
 import { StoreError } from '../store/span-store.js';
 import { ClusterError } from '../cluster/errors.js';
@@ -83,6 +84,7 @@ function buildProgram(): Command {
   addRecordCommand(program);
   addExportCommand(program);
   addDiffCommand(program);
+  addStoreCommand(program);
   return program;
 }
 

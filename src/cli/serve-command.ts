@@ -1,6 +1,7 @@
 // `cpath serve`: flags -> startServe(), signals -> graceful shutdown.
 import type { Command } from 'commander';
 import { Option } from 'commander';
+import { DEFAULT_SPAN_LIMITS } from '../model/limits.js';
 import { startServe } from '../server/serve.js';
 import { UsageError, collect, durationOpt, listenOpt, outliersOpt, positiveIntOpt, sizeOpt } from './options.js';
 
@@ -23,6 +24,10 @@ interface ServeFlags {
   top: string;
   maxQueue: string;
   maxPendingTraces: string;
+  maxAttributes: string;
+  maxAttributeLength: string;
+  maxEvents: string;
+  maxLinks: string;
 }
 
 export function addServeCommand(program: Command): void {
@@ -47,6 +52,10 @@ export function addServeCommand(program: Command): void {
     .option('--top <n>', 'outliers listed per endpoint', '20')
     .option('--max-queue <spans>', 'spans waiting for their commit before receivers answer busy', '200000')
     .option('--max-pending-traces <n>', 'traces waiting for analysis before receivers answer busy', '1000000')
+    .option('--max-attributes <n>', 'attributes kept per span and per resource (the rest dropped, counted)', String(DEFAULT_SPAN_LIMITS.attributes))
+    .option('--max-attribute-length <n>', 'characters kept of a string or bytes attribute value (the rest cut, counted)', String(DEFAULT_SPAN_LIMITS.valueLength))
+    .option('--max-events <n>', 'events decoded per span (cpath keeps none; the rest skipped, counted)', String(DEFAULT_SPAN_LIMITS.events))
+    .option('--max-links <n>', 'links kept per span (the rest dropped, counted)', String(DEFAULT_SPAN_LIMITS.links))
     .action(async (f: ServeFlags) => {
       await runServe(f);
     });
@@ -79,6 +88,12 @@ async function runServe(f: ServeFlags): Promise<void> {
     top: positiveIntOpt('--top', f.top),
     maxQueuedSpans: positiveIntOpt('--max-queue', f.maxQueue),
     maxPendingTraces: positiveIntOpt('--max-pending-traces', f.maxPendingTraces),
+    spanLimits: {
+      attributes: positiveIntOpt('--max-attributes', f.maxAttributes),
+      valueLength: positiveIntOpt('--max-attribute-length', f.maxAttributeLength),
+      events: positiveIntOpt('--max-events', f.maxEvents),
+      links: positiveIntOpt('--max-links', f.maxLinks),
+    },
     log,
   });
   const a = server.addresses;

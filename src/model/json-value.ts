@@ -24,7 +24,13 @@ export function asArray(v: unknown): readonly unknown[] | undefined {
 /** A value as it appeared in the input, clipped, for messages. */
 export function showValue(v: unknown): string {
   if (v === undefined) return 'missing';
-  const s = JSON.stringify(v) ?? String(v);
+  let s: string;
+  try {
+    s = JSON.stringify(v) ?? String(v);
+  } catch {
+    // A value nested deeper than the stack allows (JSON.stringify recurses).
+    return Array.isArray(v) ? '[…]' : '{…}';
+  }
   return s.length > 60 ? `${s.slice(0, 60)}…` : s;
 }
 

@@ -3,6 +3,18 @@
 
 const DIGITS = /^\d{1,20}$/;
 
+/**
+ * The latest time cpath keeps: 2^63 - 1 ns (2262-04-11). The store holds times as signed 64-bit
+ * integers; OTLP's fixed64 can say more, and such a span could never be stored.
+ */
+export const MAX_TIME_NS = 0x7fffffffffffffffn;
+
+/** What is wrong with a span's [start, end] as times cpath can hold, or undefined when nothing is. */
+export function timeRangeProblem(startNs: bigint, endNs: bigint): string | undefined {
+  if (startNs > MAX_TIME_NS || endNs > MAX_TIME_NS) return `is past 2^63-1 ns (${formatUnixNano(MAX_TIME_NS)}), the latest time cpath can store`;
+  return undefined;
+}
+
 /** Same as DIGITS.test, without the regex: this runs twice per span. */
 function isDigits(v: string): boolean {
   const n = v.length;

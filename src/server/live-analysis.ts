@@ -5,14 +5,14 @@ import { aggregateEndpoints, type OutlierPolicy, type TraceSummary } from '../..
 import { addGranularity } from '../../analysis/granularity.js';
 import { ComponentKeys, summarizeTrace } from '../../analysis/trace-summary.js';
 import { analyzeTrace } from '../../analysis/trace-analysis.js';
-import { Diagnostics } from '../model/diagnostics.js';
+import { Diagnostics, type DiagnosticEntry } from '../model/diagnostics.js';
 import { ResourceInterner, type ResourceInfo, type SpanInput } from '../model/span.js';
 import { TraceSetBuilder, type Trace } from '../model/trace-builder.js';
 import { analysedTrace } from '../../analysis/analysed-trace.js';
 import { toReportEndpoint } from '../report/trace-json.js';
 import { toReportTraceDetail } from '../report/span-json.js';
 import type { ReportEndpoint, ReportTraceDetail } from '../report/types.js';
-import type { SpanStore } from '../store/span-store.js';
+import type { SpanStore, UnanalysableTrace } from '../store/span-store.js';
 
 export interface LiveOptions {
   /** Quiet time after a trace's last batch before it is analysed, ms. */
@@ -205,8 +205,9 @@ export class LiveAnalysis {
     const summary = analysis ? summarizeTrace(trace, analysis, undefined, this.keys) : undefined;
     this.analysed++;
     if (!summary) {
+      // Stored and acknowledged, so listed, flagged with why it has no analysis (never hidden).
       this.unanalysable.add(traceId);
-      this.store.markAnalysed(traceId);
+      this.store.saveUnanalysable(unanalysable(trace, this.traceProblems(traceId)));
       this.summaries.delete(traceId);
       return;
     }
@@ -246,8 +247,19 @@ export class LiveAnalysis {
     return endpoints;
   }
 
-  /** One trace, analysed afresh from the store (its spans may be newer than the last analysis). */
-  trace(traceId: string): ReportTraceDetail | undefined {
+  /** The problems of one trace alone (the server's counts add every trace's together). */
+  private traceProblems(traceId: string): DiagnosticEntry[] {
+    const diag = new Diagnostics();
+    const trace = this.loadTrace(traceId, diag);
+    if (trace) analyzeTrace(trace, { skewAdjust: this.opts.skewAdjust, granularity: new Map(this.granularity) }, diag);
+    return diag.entries();
+  }
+
+  /**
+   * One trace, analysed afresh from the store (its spans may be newer than the last analysis);
+   * a stored trace that cannot be analysed (no root) is answered with its problems.
+   */
+  trace(traceId: string): ReportTraceDetail | UnanalysableTraceDetail | undefined {
     // Problems of an on-demand view are not the server's: counted aside.
     const diag = new Diagnostics();
     const trace = this.loadTrace(traceId, diag);
@@ -256,7 +268,39 @@ export class LiveAnalysis {
     addGranularity(gran, trace);
     const analysis = analyzeTrace(trace, { skewAdjust: this.opts.skewAdjust, granularity: gran }, diag);
     const summary = analysis ? summarizeTrace(trace, analysis, undefined, this.keys) : undefined;
-    if (!analysis || !summary) return undefined;
+    if (!analysis || !summary) {
+      const u = unanalysable(trace, diag.entries());
+      return { traceId, analysed: false, service: u.service, operation: u.operation, startUnixNano: String(u.startNs), durationNs: u.durationNs, spans: u.spans, errors: u.errors, diagnostics: u.diagnostics };
+    }
     return toReportTraceDetail(analysedTrace(trace, analysis, summary));
   }
+}
+
+/** `GET /api/traces/{id}` of a stored trace with no analysable root. */
+export interface UnanalysableTraceDetail {
+  traceId: string;
+  /** Always false: there is no critical path to show. */
+  analysed: false;
+  /** Service and name of the earliest span. */
+  service: string;
+  operation: string;
+  startUnixNano: string;
+  durationNs: number;
+  spans: number;
+  errors: number;
+  /** Why it could not be analysed (e.g. parent_cycle). */
+  diagnostics: readonly DiagnosticEntry[];
+}
+
+function unanalysable(trace: Trace, diagnostics: readonly DiagnosticEntry[]): UnanalysableTrace {
+  let first = trace.spans[0];
+  let endNs = first?.endNs ?? 0n;
+  let errors = 0;
+  for (const s of trace.spans) {
+    if (first === undefined || s.startNs < first.startNs) first = s;
+    if (s.endNs > endNs) endNs = s.endNs;
+    if (s.status === 'error') errors++;
+  }
+  const startNs = first?.startNs ?? 0n;
+  return { traceId: trace.traceId, service: first?.resource.service ?? 'unknown_service', operation: first?.name ?? '', startNs, durationNs: Number(endNs - startNs), spans: trace.spans.length, errors, diagnostics };
 }

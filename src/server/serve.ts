@@ -3,11 +3,13 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ByteBudget } from '../../collectors/http-body.js';
+import { JsonParseWorker } from '../../collectors/json-parse-worker.js';
 import { bearerFromMetadata, startOtlpGrpcServer } from '../../collectors/otlp-grpc.js';
 import { createOtlpHttpHandler, type OtlpSink, type ReceiverEvent } from '../../collectors/otlp-http.js';
 import type { OutlierPolicy } from '../../analysis/endpoints.js';
+import { DEFAULT_SPAN_LIMITS, type SpanLimits } from '../model/limits.js';
 import type { SpanInput } from '../model/span.js';
-import { SpanStore, type FsyncMode } from '../store/span-store.js';
+import { SpanStore, damagedStore, type FsyncMode } from '../store/span-store.js';
 import { createApiHandler } from './api.js';
 import { TokenCheck } from './auth.js';
 import { hostPolicy } from './host-check.js';
@@ -45,6 +47,8 @@ export interface ServeOptions {
   readonly maxQueuedSpans: number;
   /** Traces waiting for analysis, at most. */
   readonly maxPendingTraces: number;
+  /** Attributes, value length, events and links kept per span (default DEFAULT_SPAN_LIMITS). */
+  readonly spanLimits?: SpanLimits;
   /** Spans of new traces kept in memory for their analysis (default 200,000); beyond, they are read back from the store. */
   readonly maxBufferedSpans?: number;
   readonly log: (line: string) => void;
@@ -64,10 +68,16 @@ export async function startServe(opts: ServeOptions): Promise<RunningServer> {
   const store = SpanStore.open(opts.storeDir, opts.fsync);
   const metrics = new Metrics();
   const live = new LiveAnalysis(store, { idleMs: opts.traceIdleMs, skewAdjust: opts.skewAdjust, maxPending: opts.maxPendingTraces, maxBufferedSpans: opts.maxBufferedSpans ?? 200_000, outliers: opts.outliers, top: opts.top, onError: opts.log });
+  let restored: { traces: number; pending: number };
+  try {
+    restored = live.restore();
+    // Counted once at start (a whole-index read); the store keeps the counts current from here.
+    store.counts();
+  } catch (e) {
+    store.close(opts.log);
+    throw damagedStore(store.file, e);
+  }
   const stopCheckpointer = store.startCheckpointer(1000);
-  const restored = live.restore();
-  // Counted once at start (a whole-index read); the store keeps the counts current from here.
-  store.counts();
   if (restored.traces > 0 || restored.pending > 0) opts.log(`store ${store.file}: ${restored.traces} analysed traces restored, ${restored.pending} waiting for analysis`);
   const ingest = new Ingest(store, live, { maxQueuedSpans: opts.maxQueuedSpans });
   const token = new TokenCheck(opts.token);
@@ -83,6 +93,7 @@ export async function startServe(opts: ServeOptions): Promise<RunningServer> {
   let storeWarned = false;
   const sink: OtlpSink = {
     resources: live.resources,
+    limits: opts.spanLimits ?? DEFAULT_SPAN_LIMITS,
     busy: () => ingest.busy(),
     submit: (spans: readonly SpanInput[]) => ingest.submit(spans),
     noteDiagnostics: (d) => live.diag.merge(d),
@@ -99,6 +110,7 @@ export async function startServe(opts: ServeOptions): Promise<RunningServer> {
   };
   metrics.gauge('cpath_traces_analysed_total', 'Trace analyses run since start (a trace reopened by late spans counts again).', () => live.analysed, 'counter');
 
+  const jsonParser = new JsonParseWorker();
   const budget = new ByteBudget(Math.max(4 * opts.maxBody, 256 * 1024 * 1024));
   let httpReceiver: Server | undefined;
   let api: Server | undefined;
@@ -106,7 +118,7 @@ export async function startServe(opts: ServeOptions): Promise<RunningServer> {
   let grpc: { port: number; close(): Promise<void> } | undefined;
   try {
     if (opts.otlpHttp) {
-      httpReceiver = createServer({ requestTimeout: 60_000 }, createOtlpHttpHandler({ sink, maxBody: opts.maxBody, budget, cors: opts.cors, authorize: (req) => token.bearer(req.headers.authorization), retryAfterSeconds: 1 }));
+      httpReceiver = createServer({ requestTimeout: 60_000 }, createOtlpHttpHandler({ sink, maxBody: opts.maxBody, budget, cors: opts.cors, authorize: (req) => token.bearer(req.headers.authorization), retryAfterSeconds: 1, jsonParser }));
       addresses.otlpHttp = await listen(httpReceiver, opts.otlpHttp, 'OTLP/HTTP');
     }
     if (opts.otlpGrpc) {
@@ -119,9 +131,10 @@ export async function startServe(opts: ServeOptions): Promise<RunningServer> {
     httpReceiver?.close();
     api?.close();
     await grpc?.close();
+    await jsonParser.close();
     live.stop();
     await stopCheckpointer();
-    store.close();
+    store.close(opts.log);
     throw e;
   }
 
@@ -155,6 +168,7 @@ export async function startServe(opts: ServeOptions): Promise<RunningServer> {
         // Receivers first: they stop accepting and answer what is in flight (each answer waits
         // for its commit), then the queue is committed and the store closed.
         await Promise.all([httpReceiver && closeHttp(httpReceiver), grpc?.close()]);
+        await jsonParser.close();
         ingest.close();
         await forwarder?.drain(5_000);
         if (api) await closeHttp(api);
@@ -162,7 +176,7 @@ export async function startServe(opts: ServeOptions): Promise<RunningServer> {
         // No analysis may run on a closed store (its timer would throw "database connection is not open").
         live.stop();
         await stopCheckpointer();
-        store.close();
+        store.close(opts.log);
       })()),
   };
 }

@@ -4,13 +4,16 @@
 import { mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { ComponentTime, TraceSummary } from '../../analysis/endpoints.js';
 import { componentKey } from '../../analysis/endpoints.js';
+import { DIAGNOSTIC_CODES, type DiagnosticEntry } from '../model/diagnostics.js';
 import { stringifyAttr, type Attributes, type ResourceInfo, type ResourceInterner, type SpanInput, type SpanKind, type SpanLinkRef, type StatusCode } from '../model/span.js';
 
-const SCHEMA_VERSION = 1;
+const SCHEMA_VERSION = 2;
+/** Versions this cpath opens: 1 (before traces.problems) is migrated when opened for writing. */
+const READABLE_VERSIONS = [1, 2];
 export const STORE_FILE = 'cpath.sqlite';
 
 export type FsyncMode = 'always' | 'batch';
@@ -38,6 +41,21 @@ export interface TraceListEntry {
   durationNs: number;
   spans: number;
   errors: number;
+  /** Only on a trace that could not be analysed (no root: a parent cycle): why. It counts in no statistics. */
+  diagnostics?: DiagnosticEntry[];
+}
+
+/** A stored trace with no analysable root, listed with its problems instead of an analysis. */
+export interface UnanalysableTrace {
+  readonly traceId: string;
+  /** Service and name of its earliest span. */
+  readonly service: string;
+  readonly operation: string;
+  readonly startNs: bigint;
+  readonly durationNs: number;
+  readonly spans: number;
+  readonly errors: number;
+  readonly diagnostics: readonly DiagnosticEntry[];
 }
 
 export interface TraceQuery {
@@ -87,6 +105,7 @@ interface SpanRow {
 type ListRow = Omit<TraceRow, 'components'>;
 
 function toListEntry(r: ListRow): TraceListEntry {
+  const diagnostics = r.problems !== null ? decodeProblems(r.problems) : undefined;
   return {
     traceId: r.trace_id,
     service: r.service,
@@ -95,7 +114,17 @@ function toListEntry(r: ListRow): TraceListEntry {
     durationNs: Number(r.duration_ns),
     spans: Number(r.spans),
     errors: Number(r.errors),
+    ...(diagnostics ? { diagnostics } : {}),
   };
+}
+
+function decodeProblems(text: string): DiagnosticEntry[] {
+  try {
+    const v: unknown = JSON.parse(text);
+    return Array.isArray(v) ? v.filter((e): e is DiagnosticEntry => typeof e === 'object' && e !== null && 'code' in e && typeof e.code === 'string' && e.code in DIAGNOSTIC_CODES) : [];
+  } catch {
+    return [];
+  }
 }
 
 interface TraceRow {
@@ -107,6 +136,8 @@ interface TraceRow {
   spans: bigint;
   errors: bigint;
   components: string;
+  /** JSON DiagnosticEntry[] of an unanalysable trace; NULL for an analysed one. */
+  problems: string | null;
 }
 
 export class SpanStore {
@@ -135,7 +166,7 @@ export class SpanStore {
    * connection (a passive checkpoint runs beside the writer). Returns the stop function.
    */
   startCheckpointer(intervalMs: number): () => Promise<void> {
-    const worker = new Worker(CHECKPOINTER, { eval: true, workerData: { file: this.file, intervalMs } });
+    const worker = new Worker(CHECKPOINTER, { eval: true, workerData: { file: this.file, intervalMs, walLimit: WAL_LIMIT_BYTES } });
     worker.unref();
     // A failing checkpointer is not fatal: the writer's own autocheckpoint takes over.
     worker.on('error', () => {});
@@ -153,6 +184,14 @@ export class SpanStore {
   static open(dir: string, fsync: FsyncMode): SpanStore {
     mkdirSync(dir, { recursive: true });
     const file = join(dir, STORE_FILE);
+    try {
+      return SpanStore.openWritable(file, fsync);
+    } catch (e) {
+      throw damagedStore(file, e);
+    }
+  }
+
+  private static openWritable(file: string, fsync: FsyncMode): SpanStore {
     const db = new Database(file);
     // auto_vacuum only takes effect before the first table exists: retention can then give
     // pages back to the file system.
@@ -165,10 +204,15 @@ export class SpanStore {
     // cache made most of them read pages back from the OS (measured in BENCHMARKS.md).
     db.pragma('cache_size = -131072');
     // Checkpoints run on a worker thread (startCheckpointer): on the event loop they stalled
-    // every request behind them. The writer checkpoints itself only if the WAL runs away.
-    db.pragma('wal_autocheckpoint = 65536');
+    // every request behind them. The writer checkpoints itself only if the WAL runs away past
+    // WAL_LIMIT_BYTES (the thread's checkpoints could not keep up, or commits starved its
+    // TRUNCATE); by then the thread has copied most of it, so this copies the rest.
+    db.pragma(`wal_autocheckpoint = ${Math.round(WAL_LIMIT_BYTES / Number(db.pragma('page_size', { simple: true })))}`);
+    // After a checkpoint resets the WAL, the file is cut back to this size (else it keeps its peak).
+    db.pragma(`journal_size_limit = ${WAL_LIMIT_BYTES}`);
     const version = Number(db.pragma('user_version', { simple: true }));
     if (version === 0) createSchema(db);
+    else if (version === 1) db.exec(`ALTER TABLE traces ADD COLUMN problems TEXT; PRAGMA user_version = ${SCHEMA_VERSION};`);
     else if (version !== SCHEMA_VERSION) throw new StoreError(`${file}: store schema version ${version}, this cpath reads version ${SCHEMA_VERSION}`);
     return new SpanStore(file, db, false);
   }
@@ -182,8 +226,14 @@ export class SpanStore {
     } catch (e) {
       throw new StoreError(`${file}: cannot open the store (${e instanceof Error ? e.message : String(e)})`);
     }
-    const version = Number(db.pragma('user_version', { simple: true }));
-    if (version !== SCHEMA_VERSION) throw new StoreError(`${file}: not a cpath store of schema version ${SCHEMA_VERSION} (found ${version})`);
+    let version: number;
+    try {
+      version = Number(db.pragma('user_version', { simple: true }));
+    } catch (e) {
+      db.close();
+      throw damagedStore(file, e);
+    }
+    if (!READABLE_VERSIONS.includes(version)) throw new StoreError(`${file}: not a cpath store of schema version ${SCHEMA_VERSION} (found ${version})`);
     return new SpanStore(file, db, true);
   }
 
@@ -203,9 +253,8 @@ export class SpanStore {
       insertResource: db.prepare('INSERT OR IGNORE INTO resources (key) VALUES (?)'),
       resourceId: db.prepare('SELECT id FROM resources WHERE key = ?').pluck(),
       saveSummary: db.prepare(
-        `UPDATE traces SET dirty = 0, service = ?, operation = ?, start_ns = ?, duration_ns = ?, spans = ?, errors = ?, components = ? WHERE trace_id = ?`,
+        `UPDATE traces SET dirty = 0, service = ?, operation = ?, start_ns = ?, duration_ns = ?, spans = ?, errors = ?, components = ?, problems = ? WHERE trace_id = ?`,
       ),
-      markClean: db.prepare('UPDATE traces SET dirty = 0 WHERE trace_id = ?'),
       deleteSpans: db.prepare('DELETE FROM spans WHERE trace_id = ?'),
       deleteTrace: db.prepare('DELETE FROM traces WHERE trace_id = ?'),
     };
@@ -302,7 +351,21 @@ export class SpanStore {
       `SELECT s.* FROM traces t JOIN spans s ON s.trace_id = t.trace_id
        WHERE t.last_end_ns >= ? AND t.first_start_ns < ? ORDER BY t.trace_id, s.rowid`,
     );
-    for (const r of stmt.iterate(sinceNs ?? 0n, untilNs ?? 9223372036854775807n) as IterableIterator<SpanRow>) yield this.toSpan(r, resources);
+    try {
+      for (const r of stmt.iterate(sinceNs ?? 0n, untilNs ?? 9223372036854775807n) as IterableIterator<SpanRow>) yield this.toSpan(r, resources);
+    } catch (e) {
+      throw damagedStore(this.file, e);
+    }
+  }
+
+  /**
+   * SQLite's integrity check (`cpath store check`): an empty list when the file is sound, else
+   * SQLite's findings (at most `max`).
+   */
+  integrityProblems(max = 100): string[] {
+    const rows = this.db.prepare(`PRAGMA integrity_check(${Math.max(1, Math.floor(max))})`).pluck().all();
+    const problems = rows.map(String);
+    return problems.length === 1 && problems[0] === 'ok' ? [] : problems;
   }
 
   private toSpan(r: SpanRow, resources: ResourceInterner): SpanInput {
@@ -329,17 +392,17 @@ export class SpanStore {
   saveAnalysis(t: StoredTrace): void {
     const s = t.summary;
     const comps = [...s.components.values()].map((c) => [c.service, c.operation, c.ns, c.errors]);
-    this.writes().saveSummary.run(s.service, s.operation, s.startNs, BigInt(Math.round(s.durationNs)), t.spans, t.errors, JSON.stringify(comps), s.traceId);
+    this.writes().saveSummary.run(s.service, s.operation, s.startNs, BigInt(Math.round(s.durationNs)), t.spans, t.errors, JSON.stringify(comps), null, s.traceId);
   }
 
-  /** A trace with no analysable span: clean, and listed nowhere. */
-  markAnalysed(traceId: string): void {
-    this.writes().markClean.run(traceId);
+  /** A trace with no analysable root: clean, listed with its problems, and in no statistics. */
+  saveUnanalysable(t: UnanalysableTrace): void {
+    this.writes().saveSummary.run(t.service, t.operation, t.startNs, BigInt(Math.round(t.durationNs)), t.spans, t.errors, '[]', JSON.stringify(t.diagnostics), t.traceId);
   }
 
   /** Every stored analysis, to rebuild the live aggregates at start. */
   *summaries(): Generator<StoredTrace> {
-    const rows = this.db.prepare('SELECT trace_id, service, operation, start_ns, duration_ns, spans, errors, components FROM traces WHERE service IS NOT NULL').iterate() as IterableIterator<TraceRow>;
+    const rows = this.db.prepare('SELECT trace_id, service, operation, start_ns, duration_ns, spans, errors, components FROM traces WHERE service IS NOT NULL AND problems IS NULL').iterate() as IterableIterator<TraceRow>;
     for (const r of rows) yield toStoredTrace(r);
   }
 
@@ -370,7 +433,7 @@ export class SpanStore {
     // `start_ns <= ?` alone is what the index can seek to; without it every page scanned from the newest trace.
     if (q.cursor) where.push('start_ns <= ? AND (start_ns < ? OR trace_id < ?)') && args.push(q.cursor.startNs, q.cursor.startNs, q.cursor.traceId);
     return this.db
-      .prepare(`SELECT trace_id, service, operation, start_ns, duration_ns, spans, errors FROM traces WHERE ${where.join(' AND ')} ORDER BY start_ns DESC, trace_id DESC LIMIT ?`)
+      .prepare(`SELECT trace_id, service, operation, start_ns, duration_ns, spans, errors, problems FROM traces WHERE ${where.join(' AND ')} ORDER BY start_ns DESC, trace_id DESC LIMIT ?`)
       .all(...args, limit) as ListRow[];
   }
 
@@ -476,22 +539,84 @@ export class SpanStore {
     this.db.pragma('wal_checkpoint(TRUNCATE)');
   }
 
-  close(): void {
-    if (!this.readonly) this.db.pragma('wal_checkpoint(TRUNCATE)');
-    this.db.close();
+  /**
+   * Checkpoints and closes. A checkpoint that cannot run (disk full) loses nothing: the WAL
+   * keeps every commit and the next open applies it; `log` is told, nothing is thrown.
+   */
+  close(log?: (line: string) => void): void {
+    if (!this.readonly) {
+      try {
+        this.db.pragma('wal_checkpoint(TRUNCATE)');
+      } catch (e) {
+        log?.(`${this.file}: the final checkpoint could not run (${e instanceof Error ? e.message : String(e)}); nothing is lost: the committed spans are in ${this.file}-wal and are applied when the store is next opened`);
+      }
+    }
+    try {
+      this.db.close();
+    } catch (e) {
+      log?.(`${this.file}: closing the store failed (${e instanceof Error ? e.message : String(e)}); the committed spans are in ${this.file}-wal`);
+    }
   }
 }
 
 export class StoreError extends Error {}
 
+/** SQLite's codes for a file that is not (or no longer) a sound database. */
+const DAMAGE_CODES = new Set(['SQLITE_CORRUPT', 'SQLITE_NOTADB', 'SQLITE_CORRUPT_INDEX', 'SQLITE_CORRUPT_SEQUENCE', 'SQLITE_CORRUPT_VTAB']);
+
+/** True when `e` says the store file is damaged. */
+export function isStoreDamage(e: unknown): boolean {
+  return e instanceof Database.SqliteError && DAMAGE_CODES.has(e.code);
+}
+
+/**
+ * A damaged store as the user should hear of it: which file, that it is damaged, what to do.
+ * Other errors are returned unchanged.
+ */
+export function damagedStore(file: string, e: unknown): unknown {
+  if (!isStoreDamage(e) || e instanceof StoreError) return e;
+  const dir = dirname(file);
+  return new StoreError(
+    `${file} is damaged (SQLite: ${e instanceof Error ? e.message : String(e)}). ` +
+      `Run \`cpath store check ${dir}\` to see what is damaged; move the directory aside (mv ${dir} ${dir}.damaged) to start with an empty store; ` +
+      `\`cpath analyze --store ${dir}.damaged\` still reads what is intact.`,
+  );
+}
+
+/** SQLite result codes that say the data itself cannot be stored (retrying the same data fails again). */
+const DATA_ERRORS = new Set(['SQLITE_TOOBIG', 'SQLITE_MISMATCH', 'SQLITE_RANGE']);
+
+/**
+ * True when a write failed for what it held: a value better-sqlite3 cannot bind (a bigint past
+ * int64 is a RangeError, a wrong type a TypeError) or one SQLite refuses as such. False for the
+ * store's own state (disk full, I/O error, locked...), which may pass.
+ */
+export function isPermanentStoreError(e: unknown): boolean {
+  if (e instanceof Database.SqliteError) return DATA_ERRORS.has(e.code) || e.code.startsWith('SQLITE_CONSTRAINT');
+  return e instanceof RangeError || e instanceof TypeError;
+}
+
+/**
+ * The WAL's bound. Under a steady stream of commits a PASSIVE checkpoint never finds the WAL
+ * fully copied at a moment no commit is running, so the WAL never restarts (181 MB beside a
+ * 6 MB database, issue 15): past this size the checkpointer runs a TRUNCATE checkpoint, which
+ * holds commits back only while it copies what the last PASSIVE one left.
+ */
+const WAL_LIMIT_BYTES = 64 * 1024 * 1024;
+
 // The checkpointer's code (CommonJS, run with eval: better-sqlite3 is a CommonJS package).
 const CHECKPOINTER = `
 const { workerData } = require('node:worker_threads');
+const { statSync } = require('node:fs');
 const Database = require(${JSON.stringify(createRequire(import.meta.url).resolve('better-sqlite3'))});
 const db = new Database(workerData.file);
 db.pragma('busy_timeout = 1000');
+const walSize = () => { try { return statSync(workerData.file + '-wal').size; } catch { return 0; } };
 setInterval(() => {
-  try { db.pragma('wal_checkpoint(PASSIVE)'); } catch {}
+  try {
+    db.pragma('wal_checkpoint(PASSIVE)');
+    if (walSize() > workerData.walLimit) db.pragma('wal_checkpoint(TRUNCATE)');
+  } catch {}
 }, workerData.intervalMs);
 `;
 
@@ -511,7 +636,8 @@ function createSchema(db: Database.Database): void {
     CREATE TABLE traces (
       trace_id TEXT PRIMARY KEY, first_start_ns INTEGER NOT NULL, last_end_ns INTEGER NOT NULL,
       last_seen_ns INTEGER NOT NULL, dirty INTEGER NOT NULL,
-      service TEXT, operation TEXT, start_ns INTEGER, duration_ns INTEGER, spans INTEGER, errors INTEGER, components TEXT
+      service TEXT, operation TEXT, start_ns INTEGER, duration_ns INTEGER, spans INTEGER, errors INTEGER, components TEXT,
+      problems TEXT
     ) WITHOUT ROWID;
     CREATE INDEX traces_start ON traces (start_ns);
     CREATE INDEX traces_seen ON traces (last_seen_ns);

@@ -135,6 +135,12 @@ async function openTrace(traceId: string): Promise<void> {
       const res = await fetch(`/api/traces/${encodeURIComponent(traceId)}`);
       if (!res.ok) throw new Error(`${res.status} ${res.statusText}`);
       const body: unknown = await res.json();
+      // A stored trace with no analysable root (a parent cycle) comes with its problems instead.
+      if (typeof body === 'object' && body !== null && 'analysed' in body && body.analysed === false && 'diagnostics' in body && Array.isArray(body.diagnostics)) {
+        const why = body.diagnostics.map((d: unknown) => (typeof d === 'object' && d !== null && 'example' in d && typeof d.example === 'string' ? d.example : 'unknown problem'));
+        fill(traceView, closeButton(), h('p', { class: 'error' }, `Trace ${traceId} is stored but has no root to analyse: ${why.join('; ')}`));
+        return;
+      }
       if (typeof body !== 'object' || body === null || !('spans' in body) || !('criticalPath' in body)) throw new Error('unexpected reply');
       detail = body as ReportTraceDetail;
     } catch (e) {

@@ -10,7 +10,7 @@ import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ENDED_BY_GRPC, bearerFromMetadata, startOtlpGrpcServer, type OtlpGrpcServer } from '../../collectors/otlp-grpc.js';
-import type { OtlpSink, ReceiverEvent } from '../../collectors/otlp-http.js';
+import { UnstorableRequest, type OtlpSink, type ReceiverEvent } from '../../collectors/otlp-http.js';
 import { ExportTraceServiceRequest, ExportTraceServiceResponse } from '../../collectors/otlp-schema.js';
 import type { Diagnostics } from '../../src/model/diagnostics.js';
 import { ResourceInterner, type SpanInput } from '../../src/model/span.js';
@@ -25,7 +25,7 @@ class FakeSink implements OtlpSink {
   readonly events: ReceiverEvent[] = [];
   readonly diags: Diagnostics[] = [];
   readonly forwarded: Buffer[] = [];
-  mode: 'ok' | 'busy' | 'submit-busy' | 'reject' = 'ok';
+  mode: 'ok' | 'busy' | 'submit-busy' | 'reject' | 'unstorable' = 'ok';
 
   busy(): boolean {
     return this.mode === 'busy';
@@ -33,6 +33,7 @@ class FakeSink implements OtlpSink {
   submit(spans: readonly SpanInput[]): Promise<void> | 'busy' {
     if (this.mode === 'submit-busy') return 'busy';
     if (this.mode === 'reject') return Promise.reject(new Error('disk full'));
+    if (this.mode === 'unstorable') return Promise.reject(new UnstorableRequest('the span store cannot hold this request\'s data'));
     // Committed a little later, as a real store would be.
     return new Promise((resolve) => setTimeout(() => (this.spans.push(...spans), resolve()), 5));
   }
@@ -190,6 +191,15 @@ describe('OTLP/gRPC receiver status codes', () => {
       { kind: 'rejected', reason: 'store_failed', spans: 1 },
     ]);
     expect(sink.events.some((e) => e.kind === 'store_failed')).toBe(true);
+  });
+
+  it('answers INVALID_ARGUMENT (never retried) when the store can never hold the data', async () => {
+    const { sink, url } = await start();
+    sink.mode = 'unstorable';
+    const failed = await call(url, request());
+    expect(failed).toMatchObject({ ok: false, code: grpc.status.INVALID_ARGUMENT });
+    expect(!failed.ok && failed.details).toMatch(/cannot hold/);
+    expect(sink.events).toContainEqual({ kind: 'rejected', reason: 'unstorable', spans: 1 });
   });
 
   it('answers UNAUTHENTICATED without the bearer token, before decoding anything', async () => {

@@ -1,0 +1,167 @@
+// JSON.parse of a big OTLP/JSON request, off the event loop. JSON.parse cannot be sliced: one
+// span with 10^6 attributes (44 MB) took 3.4 s, and /healthz waited as long (issue 15). A worker
+// thread parses, applies the span limits to the parsed value (attributes, events and links past
+// them are cut and counted in the keys the protobuf decoder uses; values nested too deep are
+// replaced by the marker) and sends back only what is kept, so the copy back is small.
+import { Worker } from 'node:worker_threads';
+import { MAX_ATTRIBUTE_DEPTH, type SpanLimits } from '../src/model/limits.js';
+import { RESOURCE_SPANS_KEYS, SCOPE_SPANS_KEYS } from './otlp-convert.js';
+import { BIG_INT_FIELD, HAS_BIG_INT } from './otlp-json.js';
+import { SKIPPED_ATTRIBUTES, SKIPPED_EVENTS, SKIPPED_LINKS, TOO_DEEP_KEY } from './otlp-schema.js';
+
+/** Bodies at least this large are parsed on the worker; smaller ones parse faster than the round trip. */
+export const OFF_THREAD_JSON_BYTES = 1024 * 1024;
+
+/** The parsed request object, pruned to the limits, or why the text is not one. */
+export type ParsedJson = { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly message: string };
+
+/** One worker, started on first use, shared by every request in turn. */
+export class JsonParseWorker {
+  private worker: Worker | undefined;
+  private next = 0;
+  private readonly waiting = new Map<number, (r: { parsed: ParsedJson; body?: Uint8Array }) => void>();
+
+  /**
+   * Parses `body` on the worker. A body that owns its whole ArrayBuffer is moved there and back
+   * rather than copied (43 MB copied each way cost the event loop more than the parse saved):
+   * use the `body` returned, the one passed in is then empty.
+   */
+  async parse(body: Uint8Array, limits: SpanLimits): Promise<{ parsed: ParsedJson; body: Uint8Array }> {
+    const worker = this.start();
+    const id = this.next++;
+    const movable = body.byteOffset === 0 && body.byteLength === body.buffer.byteLength && body.buffer instanceof ArrayBuffer;
+    const reply = new Promise<{ parsed: ParsedJson; body?: Uint8Array }>((resolve) => this.waiting.set(id, resolve));
+    worker.postMessage({ id, body, limits }, movable ? [body.buffer] : []);
+    const r = await reply;
+    return { parsed: r.parsed, body: movable && r.body ? Buffer.from(r.body.buffer, r.body.byteOffset, r.body.byteLength) : body };
+  }
+
+  async close(): Promise<void> {
+    const w = this.worker;
+    this.worker = undefined;
+    if (w) await w.terminate();
+  }
+
+  private start(): Worker {
+    if (this.worker) return this.worker;
+    const worker = new Worker(WORKER_CODE, {
+      eval: true,
+      workerData: {
+        bigIntField: BIG_INT_FIELD.source,
+        hasBigInt: HAS_BIG_INT.source,
+        resourceKeys: RESOURCE_SPANS_KEYS,
+        scopeKeys: SCOPE_SPANS_KEYS,
+        maxDepth: MAX_ATTRIBUTE_DEPTH,
+        keys: { attributes: SKIPPED_ATTRIBUTES, events: SKIPPED_EVENTS, links: SKIPPED_LINKS, tooDeep: TOO_DEEP_KEY },
+      },
+    });
+    worker.unref();
+    worker.on('message', (m: unknown) => {
+      if (typeof m !== 'object' || m === null || !('id' in m) || typeof m.id !== 'number') return;
+      const done = this.waiting.get(m.id);
+      this.waiting.delete(m.id);
+      if (!done) return;
+      const body = 'body' in m && m.body instanceof Uint8Array ? m.body : undefined;
+      if ('value' in m) return done({ parsed: { ok: true, value: m.value }, ...(body ? { body } : {}) });
+      const why = 'message' in m && typeof m.message === 'string' ? m.message : 'unreadable';
+      done({ parsed: { ok: false, message: 'shape' in m ? why : `not valid JSON (${why})` }, ...(body ? { body } : {}) });
+    });
+    // A dead worker fails what it held; the next request starts another.
+    const fail = (why: string): void => {
+      if (this.worker === worker) this.worker = undefined;
+      for (const done of this.waiting.values()) done({ parsed: { ok: false, message: `the JSON parser stopped (${why})` } });
+      this.waiting.clear();
+    };
+    worker.on('error', (e) => fail(e.message));
+    worker.on('exit', (code) => fail(`exit ${code}`));
+    this.worker = worker;
+    return worker;
+  }
+}
+
+// CommonJS run with eval (the worker must not depend on how this module was loaded: tests run
+// the TypeScript sources). Iterative throughout: a hostile value may nest 10^5 levels.
+const WORKER_CODE = `
+const { parentPort, workerData: W } = require('node:worker_threads');
+const BIG = new RegExp(W.bigIntField, 'g');
+const HAS_BIG = new RegExp(W.hasBigInt);
+const isObj = (v) => typeof v === 'object' && v !== null && !Array.isArray(v);
+const TOO_DEEP = { [W.keys.tooDeep]: true };
+
+function children(v) {
+  for (const k of Object.keys(v)) {
+    const x = v[k];
+    if (!isObj(x)) continue;
+    if (k === 'arrayValue' || k === 'array_value') return Array.isArray(x.values) ? x.values : [];
+    if (k === 'kvlistValue' || k === 'kvlist_value') return Array.isArray(x.values) ? x.values.map((kv) => (isObj(kv) ? kv.value : undefined)) : [];
+  }
+  return [];
+}
+function tooDeep(v) {
+  const stack = [[v, 0]];
+  while (stack.length > 0) {
+    const [x, d] = stack.pop();
+    if (!isObj(x)) continue;
+    const c = children(x);
+    if (c.length === 0) continue;
+    if (d + 1 > W.maxDepth) return true;
+    for (const y of c) stack.push([y, d + 1]);
+  }
+  return false;
+}
+function cut(owner, key, limit, countKey) {
+  const list = owner[key];
+  if (!Array.isArray(list)) return;
+  if (list.length > limit) {
+    owner[countKey] = list.length - limit;
+    list.length = limit;
+  }
+}
+function attributes(owner, limits) {
+  cut(owner, 'attributes', limits.attributes, W.keys.attributes);
+  if (!Array.isArray(owner.attributes)) return;
+  for (const kv of owner.attributes) if (isObj(kv) && tooDeep(kv.value)) kv.value = TOO_DEEP;
+}
+function first(o, keys) {
+  for (const k of keys) if (o[k] !== undefined) return o[k];
+  return undefined;
+}
+function prune(req, limits) {
+  if (!isObj(req)) return;
+  const rss = first(req, W.resourceKeys);
+  if (!Array.isArray(rss)) return;
+  for (const rs of rss) {
+    if (!isObj(rs)) continue;
+    if (isObj(rs.resource)) attributes(rs.resource, limits);
+    const sss = first(rs, W.scopeKeys);
+    if (!Array.isArray(sss)) continue;
+    for (const ss of sss) {
+      if (!isObj(ss) || !Array.isArray(ss.spans)) continue;
+      for (const s of ss.spans) {
+        if (!isObj(s)) continue;
+        attributes(s, limits);
+        cut(s, 'events', limits.events, W.keys.events);
+        cut(s, 'links', limits.links, W.keys.links);
+        if (Array.isArray(s.events)) for (const e of s.events) if (isObj(e)) attributes(e, limits);
+        if (Array.isArray(s.links)) for (const l of s.links) if (isObj(l)) attributes(l, limits);
+      }
+    }
+  }
+}
+parentPort.on('message', ({ id, body, limits }) => {
+  // The body goes back with the answer (moved, not copied, when it was moved here).
+  const post = (m) => parentPort.postMessage({ ...m, id, body }, body.byteOffset === 0 && body.byteLength === body.buffer.byteLength ? [body.buffer] : []);
+  try {
+    let text = Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8');
+    // Epoch nanoseconds as bare JSON numbers would be rounded: quote them first.
+    if (HAS_BIG.test(text)) text = text.replace(BIG, '"$1"$2:$3"$4"');
+    const value = JSON.parse(text);
+    text = undefined;
+    if (!isObj(value)) return post({ message: 'expected an ExportTraceServiceRequest object, found ' + (Array.isArray(value) ? 'an array' : typeof value), shape: true });
+    prune(value, limits);
+    post({ value });
+  } catch (e) {
+    post({ message: e instanceof Error ? e.message : String(e) });
+  }
+});
+`;
