@@ -13,42 +13,14 @@ export function renderWaterfall(trace: Trace, a: TraceAnalysis): string {
   const t0 = ws[root] ?? 0;
   const span = Math.max(1, (we[root] ?? 0) - t0);
   const rootSpan = trace.spans[root];
-  // Per span: its sections on the critical path.
-  const onPath = new Map<number, [number, number][]>();
-  for (const s of a.path) {
-    let l = onPath.get(s.span);
-    if (!l) onPath.set(s.span, (l = []));
-    l.push([s.start, s.end]);
-  }
+  const onPath = pathBySpan(a);
   const lines: string[] = [];
   lines.push(`trace ${trace.traceId}  ${rootSpan?.resource.service ?? ''} ${rootSpan?.name ?? ''}  ${formatDuration(span)}  ${trace.spans.length} spans  start ${formatUnixNano(trace.baseNs + BigInt(t0))}`);
   lines.push(`legend: █ on the critical path, ─ elsewhere in the span, ░ off the path (async / other root)`);
   lines.push(`${'offset'.padStart(10)} ${'duration'.padStart(10)} ${'path'.padStart(9)}  ${'|'.padEnd(WIDTH + 1)}| span`);
 
-  // Tree order through the graph, iteratively.
-  const g = traceGraph(trace);
-  const order: { i: number; depth: number }[] = [];
-  const roots = [root, ...a.prepared.otherRoots];
-  const stack: { id: string; depth: number }[] = [];
-  for (let k = roots.length - 1; k >= 0; k--) {
-    const r = trace.spans[roots[k] ?? -1];
-    if (r) stack.push({ id: r.spanId, depth: 0 });
-  }
-  const seen = new Set<string>();
-  while (stack.length > 0) {
-    const top = stack.pop();
-    if (!top || seen.has(top.id)) continue;
-    seen.add(top.id);
-    const i = g.getNodeAttribute(top.id, 'index');
-    order.push({ i, depth: top.depth });
-    const kids = childrenOf(g, top.id);
-    for (let k = kids.length - 1; k >= 0; k--) {
-      const id = kids[k];
-      if (id !== undefined) stack.push({ id, depth: top.depth + 1 });
-    }
-  }
 
-  for (const { i, depth } of order) {
+  for (const { i, depth } of treeOrder(trace, a)) {
     const s = trace.spans[i];
     if (!s) continue;
     const st = ws[i] ?? 0;
@@ -77,4 +49,41 @@ export function renderWaterfall(trace: Trace, a: TraceAnalysis): string {
     lines.push(`  ${formatDuration(sec.start - t0).padStart(10)}  +${formatDuration(sec.end - sec.start).padEnd(10)} ${s?.resource.service ?? ''} ${s?.name ?? ''} (${s?.spanId ?? ''})${s?.status === 'error' ? ' ERROR' : ''}`);
   }
   return `${lines.join('\n')}\n`;
+}
+
+/** Per span index: its sections on the critical path, [start, end). */
+function pathBySpan(a: TraceAnalysis): Map<number, [number, number][]> {
+  const onPath = new Map<number, [number, number][]>();
+  for (const s of a.path) {
+    let l = onPath.get(s.span);
+    if (!l) onPath.set(s.span, (l = []));
+    l.push([s.start, s.end]);
+  }
+  return onPath;
+}
+
+/** The spans in tree order through the graph (the root, then the other roots), with their depth; iteratively. */
+function treeOrder(trace: Trace, a: TraceAnalysis): { i: number; depth: number }[] {
+  const g = traceGraph(trace);
+  const order: { i: number; depth: number }[] = [];
+  const roots = [a.root, ...a.prepared.otherRoots];
+  const stack: { id: string; depth: number }[] = [];
+  for (let k = roots.length - 1; k >= 0; k--) {
+    const r = trace.spans[roots[k] ?? -1];
+    if (r) stack.push({ id: r.spanId, depth: 0 });
+  }
+  const seen = new Set<string>();
+  while (stack.length > 0) {
+    const top = stack.pop();
+    if (!top || seen.has(top.id)) continue;
+    seen.add(top.id);
+    const i = g.getNodeAttribute(top.id, 'index');
+    order.push({ i, depth: top.depth });
+    const kids = childrenOf(g, top.id);
+    for (let k = kids.length - 1; k >= 0; k--) {
+      const id = kids[k];
+      if (id !== undefined) stack.push({ id, depth: top.depth + 1 });
+    }
+  }
+  return order;
 }
