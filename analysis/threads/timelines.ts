@@ -46,7 +46,7 @@
 // Clock: bootToUnixNs is the exact median of the consistent anchors' (unix - boot) offsets
 // (`AN` lines and `# clock:` readings), anchorSpreadNs their max - min; -1 when there are no
 // anchors (bootToUnixNs is then 0).
-import { EventKind, type EventLog } from '../../src/model/event-log.js';
+import { EventKind, type Anchor, type EventLog } from '../../src/model/event-log.js';
 import { medianBigint } from '../../src/model/time.js';
 import type { Diagnostics } from '../../src/model/diagnostics.js';
 import type { FunctionCall, Segment, ThreadModel, ThreadState, ThreadTimeline, Wake, WaitReason } from './types.js';
@@ -118,44 +118,323 @@ export function wakeFromContext(ctx: string): { reason: WaitReason; irq?: number
 }
 
 export function buildThreadModel(log: EventLog, diag: Diagnostics): ThreadModel {
-  const { file, ts, kind, pid: pidCol, tid: tidCol, arg: argCol, arg2: arg2Col, s1: s1Col, s2: s2Col, line: lineCol, strings } = log;
-  const n = log.count;
-  const endNs = n > 0 ? (ts[n - 1] as number) : 0;
-  const threads = new Map<number, Builder>();
-  /** Per WK context string id: its wake (null: task context). */
-  const ctxWake = new Map<number, Wake | { reason: WaitReason; irq?: number } | null>();
+  const replay = new EventReplay(log);
+  replay.run();
+  const threads = replay.timelines();
+  replay.report(diag);
+  const { bootToUnixNs, anchorSpreadNs } = clockMapping(log.anchors);
+  return {
+    originBootNs: log.originBootNs,
+    bootToUnixNs,
+    anchorSpreadNs,
+    endNs: replay.endNs,
+    threads,
+    targetPids: log.header.targetPids,
+  };
+}
 
-  let inconsistent = 0;
-  let inconsistentExample: string | undefined;
+/**
+ * The one pass over the time-ordered events: a state machine per thread (the rules at the top of
+ * this file), and the counts and first examples of what did not add up.
+ */
+class EventReplay {
+  /** Time of the last event: the end of every history still open. */
+  readonly endNs: number;
+  private readonly threads = new Map<number, Builder>();
+  /** Per WK context string id: its wake (null: task context). */
+  private readonly ctxWake = new Map<number, Wake | { reason: WaitReason; irq?: number } | null>();
   // bpftrace's own threads: the recorder drops their switches to and from idle by design
   // (self-noise), so their timelines are knowingly incomplete and not counted as inconsistent.
-  const tracer = new Set(log.header.tracerPids);
-  const noteInconsistent = (i: number, tid: number, what: () => string): void => {
-    if (tracer.size > 0 && (tracer.has(tid) || tracer.has(threads.get(tid)?.pid ?? -1))) return;
-    if (inconsistent++ === 0) inconsistentExample = `${file}:${lineCol[i]}: ${what()}`;
-  };
-  let unmatched = 0;
-  let unmatchedExample: string | undefined;
-  let unfinished = 0;
-  let unfinishedExample: string | undefined;
+  private readonly tracer: Set<number>;
+  private inconsistent = 0;
+  private inconsistentExample: string | undefined;
+  private unmatched = 0;
+  private unmatchedExample: string | undefined;
+  private unfinished = 0;
+  private unfinishedExample: string | undefined;
 
-  const get = (tid: number): Builder => {
-    let b = threads.get(tid);
+  constructor(private readonly log: EventLog) {
+    const n = log.count;
+    this.endNs = n > 0 ? (log.ts[n - 1] as number) : 0;
+    this.tracer = new Set(log.header.tracerPids);
+  }
+
+  /** Every event, in time order, to the step of its kind. */
+  run(): void {
+    const { ts, kind } = this.log;
+    const n = this.log.count;
+    for (let i = 0; i < n; i++) {
+      const t = ts[i] as number;
+      switch (kind[i]) {
+        case EventKind.SW:
+          this.switchEvent(i, t);
+          break;
+        case EventKind.WK:
+          this.wakeEvent(i, t);
+          break;
+        case EventKind.WN:
+          this.newThreadEvent(i, t);
+          break;
+        case EventKind.RN:
+          this.renameEvent(i, t);
+          break;
+        case EventKind.EX:
+        case EventKind.UE:
+        case EventKind.UX:
+        case EventKind.US:
+        case EventKind.ST:
+          this.taskEvent(i, t);
+          break;
+        default:
+          break;
+      }
+    }
+  }
+
+  /** SW: the switch-out of prev (to the state its prev_state says), then the switch-in of next. */
+  private switchEvent(i: number, t: number): void {
+    const prev = this.log.tid[i] as number;
+    const next = this.log.arg2[i] as number;
+    if (prev !== 0) this.switchOut(i, t, prev);
+    if (next !== 0) this.switchIn(i, t, next);
+  }
+
+  /** prev leaves the CPU: runnable, dead, blocked or sleeping (pending ST stacks go to a sleep). */
+  private switchOut(i: number, t: number, prev: number): void {
+    const b = this.thread(prev);
+    if (this.dead(b, i)) return;
+    b.pid = this.log.pid[i] as number;
+    this.setComm(b, t, this.log.s1[i] as number);
+    if (b.state !== RUNNING && b.state !== UNKNOWN) {
+      this.noteInconsistent(i, prev, () => `thread ${prev} switched out while ${STATE_NAMES[b.state]}`);
+    }
+    if (b.state === UNKNOWN) {
+      b.state = RUNNING;
+      b.since = t;
+    }
+    b.last = t;
+    const st = (this.log.arg[i] as number) & 0xff;
+    const to = st === 0 ? RUNNABLE : (st & 0x30) !== 0 ? DEAD : (st & 0x2) !== 0 ? BLOCKED : SLEEPING;
+    this.enter(b, t, to);
+    const p = b.pending;
+    b.pending = undefined;
+    if ((to === SLEEPING || to === BLOCKED) && p !== undefined) b.segStack = [...p.kernel, ...p.user];
+    if (to === DEAD) this.closeCalls(b, t);
+  }
+
+  /** next gets the CPU: running from a runnable state; from a sleep, a wakeup was missed. */
+  private switchIn(i: number, t: number, next: number): void {
+    const b = this.thread(next);
+    if (this.dead(b, i)) return;
+    this.setComm(b, t, this.log.s2[i] as number);
+    b.last = t;
+    switch (b.state) {
+      case UNKNOWN:
+        b.state = RUNNING;
+        b.since = t;
+        break;
+      case RUNNABLE:
+        this.enter(b, t, RUNNING);
+        break;
+      case RUNNING:
+        this.noteInconsistent(i, next, () => `thread ${next} switched in while already running`);
+        break;
+      default:
+        this.noteInconsistent(i, next, () => `thread ${next} switched in while ${STATE_NAMES[b.state]}, without a wakeup`);
+        this.enter(b, t, RUNNING, { t, reason: 'unknown' });
+    }
+  }
+
+  /** WK: in task context the waker is current; a sleeping or blocked wakee becomes runnable with the wake. */
+  private wakeEvent(i: number, t: number): void {
+    const w = this.contextWake(this.log.arg[i] as number);
+    const waker = this.log.tid[i] as number;
+    if (w === null && waker !== 0) {
+      const b = this.thread(waker);
+      if (!this.dead(b, i)) {
+        b.pid = this.log.pid[i] as number;
+        this.setComm(b, t, this.log.s1[i] as number);
+        this.current(b, t, i);
+      }
+    }
+    const wakee = this.log.arg2[i] as number;
+    if (wakee === 0) return;
+    const b = this.thread(wakee);
+    if (b.state === DEAD) return; // a wakeup of a dead thread: nothing to do
+    this.setComm(b, t, this.log.s2[i] as number);
+    b.last = t;
+    if (b.state === UNKNOWN) {
+      b.state = RUNNABLE;
+      b.since = t;
+    } else if (b.state === SLEEPING || b.state === BLOCKED) {
+      const wake: Wake = w === null ? (waker !== 0 ? { t, reason: 'wakeup', wakerTid: waker } : { t, reason: 'unknown' }) : w.irq !== undefined ? { t, reason: w.reason, irq: w.irq } : { t, reason: w.reason };
+      this.enter(b, t, RUNNABLE, wake);
+    }
+  }
+
+  /** The wake reason of a WK context string id, worked out once per id (null: task context). */
+  private contextWake(ctxId: number): { reason: WaitReason; irq?: number } | null {
+    let w = this.ctxWake.get(ctxId);
+    if (w === undefined) {
+      w = wakeFromContext(this.log.strings[ctxId] ?? '') ?? null;
+      this.ctxWake.set(ctxId, w);
+    }
+    return w;
+  }
+
+  /** WN: the parent is current; the child is runnable from now. */
+  private newThreadEvent(i: number, t: number): void {
+    const parent = this.log.tid[i] as number;
+    if (parent !== 0) {
+      const b = this.thread(parent);
+      if (!this.dead(b, i)) {
+        b.pid = this.log.pid[i] as number;
+        this.current(b, t, i);
+      }
+    }
+    const child = this.log.arg2[i] as number;
+    if (child === 0) return;
+    const b = this.thread(child);
+    if (this.dead(b, i)) return;
+    this.setComm(b, t, this.log.s1[i] as number);
+    b.last = t;
+    if (b.state === UNKNOWN) {
+      b.state = RUNNABLE;
+      b.since = t;
+    } else {
+      this.noteInconsistent(i, child, () => `new thread ${child} was already known`);
+      if (b.state !== RUNNABLE) this.enter(b, t, RUNNABLE);
+    }
+  }
+
+  /** RN: a new comm (possibly set by another thread: it says nothing of the state). */
+  private renameEvent(i: number, t: number): void {
+    const tid = this.log.tid[i] as number;
+    if (tid === 0) return;
+    const b = this.thread(tid);
+    if (this.dead(b, i)) return;
+    b.pid = this.log.pid[i] as number;
+    this.setComm(b, t, this.log.s1[i] as number);
+  }
+
+  /** EX, UE, UX, US, ST: events of the current thread, in task context. */
+  private taskEvent(i: number, t: number): void {
+    const tid = this.log.tid[i] as number;
+    if (tid === 0) return;
+    const b = this.thread(tid);
+    if (this.dead(b, i)) return;
+    b.pid = this.log.pid[i] as number;
+    this.current(b, t, i);
+    const k = this.log.kind[i];
+    if (k === EventKind.EX) {
+      this.setComm(b, t, this.log.s1[i] as number);
+      b.exited = true;
+    } else if (k === EventKind.UE) {
+      this.callEntry(b, i, t);
+    } else if (k === EventKind.UX) {
+      this.callReturn(b, i, t);
+    } else if (k === EventKind.ST) {
+      this.stackRecord(b, i);
+    }
+  }
+
+  /** UE: a call opens on the thread's stack of calls. */
+  private callEntry(b: Builder, i: number, t: number): void {
+    const nameId = this.log.s1[i] as number;
+    const c: MutableCall = { name: this.log.strings[nameId] as string, start: t, end: t, depth: b.open.length, complete: false, nameId, line: this.log.line[i] as number };
+    b.calls.push(c);
+    b.open.push(c);
+  }
+
+  /** UX: closes the innermost open call of that name; calls opened inside it and still open end here, unfinished. */
+  private callReturn(b: Builder, i: number, t: number): void {
+    const { file, strings, line: lineCol } = this.log;
+    const nameId = this.log.s1[i] as number;
+    let j = b.open.length - 1;
+    while (j >= 0 && (b.open[j] as MutableCall).nameId !== nameId) j--;
+    if (j < 0) {
+      if (this.unmatched++ === 0) this.unmatchedExample = `${file}:${lineCol[i]}: ${strings[nameId]} returned on thread ${b.tid} without an entry`;
+      return;
+    }
+    for (let q = b.open.length - 1; q > j; q--) {
+      const c = b.open[q] as MutableCall;
+      c.end = t;
+      c.complete = false;
+      if (this.unfinished++ === 0) this.unfinishedExample = `${file}:${c.line}: ${c.name} entered on thread ${b.tid} did not return before its caller ${strings[nameId]} (line ${lineCol[i]})`;
+    }
+    const c = b.open[j] as MutableCall;
+    c.end = t;
+    c.complete = true;
+    b.open.length = j;
+  }
+
+  /** ST: a stack waits (kernel and user frames apart) for the thread's next switch-out. */
+  private stackRecord(b: Builder, i: number): void {
+    const st = this.log.stacks[this.log.arg[i] as number];
+    if (st === undefined) return;
+    const p = (b.pending ??= { kernel: [], user: [] });
+    if (st.kind === 'k') p.kernel.push(...st.frames);
+    else p.user.push(...st.frames);
+  }
+
+  /**
+   * Every thread's history ended (at the end of the log, or its last event after an EX), its open
+   * calls closed, as timelines by tid.
+   */
+  timelines(): Map<number, ThreadTimeline> {
+    const strings = this.log.strings;
+    const out = new Map<number, ThreadTimeline>();
+    for (const b of this.threads.values()) {
+      if (b.state !== DEAD && b.state !== UNKNOWN) {
+        const end = b.exited ? b.last : this.endNs;
+        this.enter(b, end, UNKNOWN);
+        this.closeCalls(b, end);
+      } else if (b.state === UNKNOWN) {
+        this.closeCalls(b, b.last);
+      }
+      const calls: FunctionCall[] = b.calls.map((c) => ({ name: c.name, start: c.start, end: c.end, depth: c.depth, complete: c.complete }));
+      out.set(b.tid, {
+        tid: b.tid,
+        pid: b.pid,
+        comm: b.commId >= 0 ? (strings[b.commId] as string) : '',
+        comms: b.comms,
+        segments: b.segments,
+        calls,
+      });
+    }
+    return out;
+  }
+
+  /** The counts of what did not add up, with their first examples. */
+  report(diag: Diagnostics): void {
+    if (this.inconsistent > 0) diag.add('thread_state_inconsistent', this.inconsistentExample, this.inconsistent);
+    if (this.unmatched > 0) diag.add('return_unmatched', this.unmatchedExample, this.unmatched);
+    if (this.unfinished > 0) diag.add('call_unfinished', this.unfinishedExample, this.unfinished);
+  }
+
+  private noteInconsistent(i: number, tid: number, what: () => string): void {
+    const tracer = this.tracer;
+    if (tracer.size > 0 && (tracer.has(tid) || tracer.has(this.threads.get(tid)?.pid ?? -1))) return;
+    if (this.inconsistent++ === 0) this.inconsistentExample = `${this.log.file}:${this.log.line[i]}: ${what()}`;
+  }
+
+  private thread(tid: number): Builder {
+    let b = this.threads.get(tid);
     if (b === undefined) {
       b = { tid, pid: -1, commId: -1, comms: [], segments: [], calls: [], open: [], state: UNKNOWN, since: 0, segStack: undefined, pending: undefined, exited: false, last: 0 };
-      threads.set(tid, b);
+      this.threads.set(tid, b);
     }
     return b;
-  };
+  }
 
-  const setComm = (b: Builder, t: number, id: number): void => {
+  private setComm(b: Builder, t: number, id: number): void {
     if (id < 0 || id === b.commId) return;
     b.commId = id;
-    b.comms.push({ t, comm: strings[id] as string });
-  };
+    b.comms.push({ t, comm: this.log.strings[id] as string });
+  }
 
   /** Ends the current segment at t (dropped when empty) and enters `state` at t. */
-  const enter = (b: Builder, t: number, state: number, wake?: Wake): void => {
+  private enter(b: Builder, t: number, state: number, wake?: Wake): void {
     const s = STATE_NAMES[b.state];
     if (s !== undefined && t > b.since) {
       const seg: { start: number; end: number; state: ThreadState; wake?: Wake; stack?: readonly string[] } = { start: b.since, end: t, state: s };
@@ -166,20 +445,20 @@ export function buildThreadModel(log: EventLog, diag: Diagnostics): ThreadModel 
     b.segStack = undefined;
     b.state = state;
     b.since = t;
-  };
+  }
 
-  const closeCalls = (b: Builder, t: number): void => {
+  private closeCalls(b: Builder, t: number): void {
     for (let j = b.open.length - 1; j >= 0; j--) {
       const c = b.open[j] as MutableCall;
       c.end = t;
       c.complete = false;
-      if (unfinished++ === 0) unfinishedExample = `${file}:${c.line}: ${c.name} entered on thread ${b.tid} never returned`;
+      if (this.unfinished++ === 0) this.unfinishedExample = `${this.log.file}:${c.line}: ${c.name} entered on thread ${b.tid} never returned`;
     }
     b.open.length = 0;
-  };
+  }
 
   /** The thread is current at t (it emitted an event in task context). */
-  const current = (b: Builder, t: number, i: number): void => {
+  private current(b: Builder, t: number, i: number): void {
     b.last = t;
     switch (b.state) {
       case RUNNING:
@@ -189,215 +468,29 @@ export function buildThreadModel(log: EventLog, diag: Diagnostics): ThreadModel 
         b.since = t;
         return;
       case RUNNABLE:
-        noteInconsistent(i, b.tid, () => `thread ${b.tid} emitted an event while runnable (switch-in missing)`);
-        enter(b, t, RUNNING);
+        this.noteInconsistent(i, b.tid, () => `thread ${b.tid} emitted an event while runnable (switch-in missing)`);
+        this.enter(b, t, RUNNING);
         return;
       default:
-        noteInconsistent(i, b.tid, () => `thread ${b.tid} emitted an event while ${STATE_NAMES[b.state]} (wakeup and switch-in missing)`);
-        enter(b, t, RUNNING, { t, reason: 'unknown' });
+        this.noteInconsistent(i, b.tid, () => `thread ${b.tid} emitted an event while ${STATE_NAMES[b.state]} (wakeup and switch-in missing)`);
+        this.enter(b, t, RUNNING, { t, reason: 'unknown' });
     }
-  };
+  }
 
-  const dead = (b: Builder, i: number): boolean => {
+  /** True (and counted) when the thread died before: an event naming it after that is ignored. */
+  private dead(b: Builder, i: number): boolean {
     if (b.state !== DEAD) return false;
-    noteInconsistent(i, b.tid, () => `thread ${b.tid} appears after its death (tid reused?): ignored`);
+    this.noteInconsistent(i, b.tid, () => `thread ${b.tid} appears after its death (tid reused?): ignored`);
     return true;
-  };
-
-  for (let i = 0; i < n; i++) {
-    const t = ts[i] as number;
-    switch (kind[i]) {
-      case EventKind.SW: {
-        const prev = tidCol[i] as number;
-        const next = arg2Col[i] as number;
-        if (prev !== 0) {
-          const b = get(prev);
-          if (!dead(b, i)) {
-            b.pid = pidCol[i] as number;
-            setComm(b, t, s1Col[i] as number);
-            if (b.state !== RUNNING && b.state !== UNKNOWN) {
-              noteInconsistent(i, prev, () => `thread ${prev} switched out while ${STATE_NAMES[b.state]}`);
-            }
-            if (b.state === UNKNOWN) {
-              b.state = RUNNING;
-              b.since = t;
-            }
-            b.last = t;
-            const st = (argCol[i] as number) & 0xff;
-            const to = st === 0 ? RUNNABLE : (st & 0x30) !== 0 ? DEAD : (st & 0x2) !== 0 ? BLOCKED : SLEEPING;
-            enter(b, t, to);
-            const p = b.pending;
-            b.pending = undefined;
-            if ((to === SLEEPING || to === BLOCKED) && p !== undefined) b.segStack = [...p.kernel, ...p.user];
-            if (to === DEAD) closeCalls(b, t);
-          }
-        }
-        if (next !== 0) {
-          const b = get(next);
-          if (!dead(b, i)) {
-            setComm(b, t, s2Col[i] as number);
-            b.last = t;
-            switch (b.state) {
-              case UNKNOWN:
-                b.state = RUNNING;
-                b.since = t;
-                break;
-              case RUNNABLE:
-                enter(b, t, RUNNING);
-                break;
-              case RUNNING:
-                noteInconsistent(i, next, () => `thread ${next} switched in while already running`);
-                break;
-              default:
-                noteInconsistent(i, next, () => `thread ${next} switched in while ${STATE_NAMES[b.state]}, without a wakeup`);
-                enter(b, t, RUNNING, { t, reason: 'unknown' });
-            }
-          }
-        }
-        break;
-      }
-      case EventKind.WK: {
-        const ctxId = argCol[i] as number;
-        let w = ctxWake.get(ctxId);
-        if (w === undefined) {
-          w = wakeFromContext(strings[ctxId] ?? '') ?? null;
-          ctxWake.set(ctxId, w);
-        }
-        const waker = tidCol[i] as number;
-        if (w === null && waker !== 0) {
-          const b = get(waker);
-          if (!dead(b, i)) {
-            b.pid = pidCol[i] as number;
-            setComm(b, t, s1Col[i] as number);
-            current(b, t, i);
-          }
-        }
-        const wakee = arg2Col[i] as number;
-        if (wakee === 0) break;
-        const b = get(wakee);
-        if (b.state === DEAD) break; // a wakeup of a dead thread: nothing to do
-        setComm(b, t, s2Col[i] as number);
-        b.last = t;
-        if (b.state === UNKNOWN) {
-          b.state = RUNNABLE;
-          b.since = t;
-        } else if (b.state === SLEEPING || b.state === BLOCKED) {
-          const wake: Wake = w === null ? (waker !== 0 ? { t, reason: 'wakeup', wakerTid: waker } : { t, reason: 'unknown' }) : w.irq !== undefined ? { t, reason: w.reason, irq: w.irq } : { t, reason: w.reason };
-          enter(b, t, RUNNABLE, wake);
-        }
-        break;
-      }
-      case EventKind.WN: {
-        const parent = tidCol[i] as number;
-        if (parent !== 0) {
-          const b = get(parent);
-          if (!dead(b, i)) {
-            b.pid = pidCol[i] as number;
-            current(b, t, i);
-          }
-        }
-        const child = arg2Col[i] as number;
-        if (child === 0) break;
-        const b = get(child);
-        if (dead(b, i)) break;
-        setComm(b, t, s1Col[i] as number);
-        b.last = t;
-        if (b.state === UNKNOWN) {
-          b.state = RUNNABLE;
-          b.since = t;
-        } else {
-          noteInconsistent(i, child, () => `new thread ${child} was already known`);
-          if (b.state !== RUNNABLE) enter(b, t, RUNNABLE);
-        }
-        break;
-      }
-      case EventKind.RN: {
-        const tid = tidCol[i] as number;
-        if (tid === 0) break;
-        const b = get(tid);
-        if (dead(b, i)) break;
-        b.pid = pidCol[i] as number;
-        setComm(b, t, s1Col[i] as number);
-        break;
-      }
-      case EventKind.EX:
-      case EventKind.UE:
-      case EventKind.UX:
-      case EventKind.US:
-      case EventKind.ST: {
-        const tid = tidCol[i] as number;
-        if (tid === 0) break;
-        const b = get(tid);
-        if (dead(b, i)) break;
-        b.pid = pidCol[i] as number;
-        current(b, t, i);
-        const k = kind[i];
-        if (k === EventKind.EX) {
-          setComm(b, t, s1Col[i] as number);
-          b.exited = true;
-        } else if (k === EventKind.UE) {
-          const nameId = s1Col[i] as number;
-          const c: MutableCall = { name: strings[nameId] as string, start: t, end: t, depth: b.open.length, complete: false, nameId, line: lineCol[i] as number };
-          b.calls.push(c);
-          b.open.push(c);
-        } else if (k === EventKind.UX) {
-          const nameId = s1Col[i] as number;
-          let j = b.open.length - 1;
-          while (j >= 0 && (b.open[j] as MutableCall).nameId !== nameId) j--;
-          if (j < 0) {
-            if (unmatched++ === 0) unmatchedExample = `${file}:${lineCol[i]}: ${strings[nameId]} returned on thread ${tid} without an entry`;
-          } else {
-            for (let q = b.open.length - 1; q > j; q--) {
-              const c = b.open[q] as MutableCall;
-              c.end = t;
-              c.complete = false;
-              if (unfinished++ === 0) unfinishedExample = `${file}:${c.line}: ${c.name} entered on thread ${tid} did not return before its caller ${strings[nameId]} (line ${lineCol[i]})`;
-            }
-            const c = b.open[j] as MutableCall;
-            c.end = t;
-            c.complete = true;
-            b.open.length = j;
-          }
-        } else if (k === EventKind.ST) {
-          const st = log.stacks[argCol[i] as number];
-          if (st !== undefined) {
-            const p = (b.pending ??= { kernel: [], user: [] });
-            if (st.kind === 'k') p.kernel.push(...st.frames);
-            else p.user.push(...st.frames);
-          }
-        }
-        break;
-      }
-      default:
-        break;
-    }
   }
+}
 
-  const out = new Map<number, ThreadTimeline>();
-  for (const b of threads.values()) {
-    if (b.state !== DEAD && b.state !== UNKNOWN) {
-      const end = b.exited ? b.last : endNs;
-      enter(b, end, UNKNOWN);
-      closeCalls(b, end);
-    } else if (b.state === UNKNOWN) {
-      closeCalls(b, b.last);
-    }
-    const calls: FunctionCall[] = b.calls.map((c) => ({ name: c.name, start: c.start, end: c.end, depth: c.depth, complete: c.complete }));
-    out.set(b.tid, {
-      tid: b.tid,
-      pid: b.pid,
-      comm: b.commId >= 0 ? (strings[b.commId] as string) : '',
-      comms: b.comms,
-      segments: b.segments,
-      calls,
-    });
-  }
-
-  if (inconsistent > 0) diag.add('thread_state_inconsistent', inconsistentExample, inconsistent);
-  if (unmatched > 0) diag.add('return_unmatched', unmatchedExample, unmatched);
-  if (unfinished > 0) diag.add('call_unfinished', unfinishedExample, unfinished);
-
-  const offsets = log.anchors.filter((a) => a.consistent).map((a) => a.unixNs - a.bootNs);
+/**
+ * Boot time to Unix time: the exact median of the consistent anchors' (unix - boot) offsets, and
+ * their spread (max - min; -1 when there are none, and the offset is then 0).
+ */
+function clockMapping(anchors: readonly Anchor[]): { bootToUnixNs: bigint; anchorSpreadNs: number } {
+  const offsets = anchors.filter((a) => a.consistent).map((a) => a.unixNs - a.bootNs);
   let bootToUnixNs = 0n;
   let anchorSpreadNs = -1;
   if (offsets.length > 0) {
@@ -410,13 +503,5 @@ export function buildThreadModel(log: EventLog, diag: Diagnostics): ThreadModel 
     }
     anchorSpreadNs = Number(hi - lo);
   }
-
-  return {
-    originBootNs: log.originBootNs,
-    bootToUnixNs,
-    anchorSpreadNs,
-    endNs,
-    threads: out,
-    targetPids: log.header.targetPids,
-  };
+  return { bootToUnixNs, anchorSpreadNs };
 }

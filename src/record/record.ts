@@ -266,24 +266,8 @@ const TAIL_MS = 100;
 export async function record(o: RecordOptions): Promise<RecordResult> {
   const log = o.log ?? ((): void => {});
   const env = o.env ?? process.env;
-  if (o.target.kind === 'command' && o.target.argv.length === 0) throw usage('record: no command after --');
-  if (o.target.kind === 'pids' && o.target.pids.length === 0) throw usage('record: give -p PID or -- COMMAND [ARGS...]');
-  if (o.durationMs !== undefined && !(o.durationMs > 0)) throw usage('--duration must be more than 0');
-  if (o.target.kind === 'pids') for (const pid of o.target.pids) if (!alive(pid)) throw usage(`-p ${pid}: no such process`);
-  let commandPath: string | undefined;
-  if (o.target.kind === 'command') {
-    const c = o.target.argv[0] ?? '';
-    commandPath = c.includes('/') ? (existsSync(c) ? c : undefined) : findOnPath(c, env);
-    if (commandPath === undefined) throw usage(`record: command "${c}" not found${c.includes('/') ? '' : ' on PATH'}`);
-  }
-
-  const bpftrace = findOnPath('bpftrace', env);
-  if (!bpftrace) throw environment('bpftrace is not installed (not found on PATH); install it: `apt-get install -y bpftrace` (Debian/Ubuntu) or `dnf install bpftrace` (Fedora); cpath needs v0.17 or later');
-  checkPermitted();
-  await ensureTracefs(log);
-  await checkProbes(bpftrace, o.uprobes, o.usdt, env);
-  const version = (await run(bpftrace, ['--version'], env).catch((e: unknown) => { throw environment(`bpftrace --version failed: ${errText(e)}`); })).trim();
-
+  checkRequest(o, env);
+  const { bpftrace, version } = await checkMachine(o, env, log);
   const gz = o.output.endsWith('.gz');
   const file = gz ? `${o.output}.part` : o.output;
   try {
@@ -294,169 +278,31 @@ export async function record(o: RecordOptions): Promise<RecordResult> {
 
   const clockBefore = await readClocks(env);
   if (!clockBefore) log('warning: python3 not found: no "# clock:" readings in the header (the AN anchors alone map boot time to Unix time)');
-
-  // The target: a gated command, or running processes.
-  let child: ChildProcess | undefined;
-  let targetPids: number[];
-  let targetTids: number[] = [];
-  if (o.target.kind === 'command') {
-    child = spawn('/bin/sh', ['-c', 'read _ <&3 || exit 125; exec 3<&-; exec "$@"', 'cpath-gate', ...o.target.argv], { stdio: ['inherit', 'inherit', 'inherit', 'pipe'] });
-    if (child.pid === undefined) throw environment(`could not start /bin/sh for the command`);
-    targetPids = [child.pid];
-  } else {
-    targetPids = [...new Set(o.target.pids)];
-    targetTids = targetPids.flatMap((pid) => {
-      try {
-        return readdirSync(`/proc/${pid}/task`).map(Number).filter((t) => Number.isSafeInteger(t) && t > 0);
-      } catch {
-        return [];
-      }
-    });
-  }
-  const childExit = child ? exitOf(child) : undefined;
-  const closeGate = (): void => {
-    const g = child?.stdio[3];
-    if (g && 'end' in g) g.end();
-  };
-
-  let script: string;
-  try {
-    script = buildScript({
-      targetPids,
-      targetTids,
-      ownerPid: process.pid,
-      uprobes: o.uprobes,
-      usdt: o.usdt,
-      stacks: o.stacks,
-      targetOnly: o.targetOnly,
-      anchorIntervalMs: o.anchorIntervalMs ?? 1000,
-    });
-  } catch (e) {
-    closeGate();
-    throw e instanceof ScriptError ? usage(e.message) : e;
-  }
-
-  const probes = probeWords(o.uprobes, o.usdt);
-  const header = [
-    `${LOG_HEADER} ${LOG_VERSION}`,
-    headerLine('host', hostname()),
-    headerLine('kernel', release()),
-    headerLine('bpftrace', version),
-    headerLine('command', o.target.kind === 'command' ? o.target.argv.map(shellQuote).join(' ') : 'attach'),
-    headerLine('target-pids', targetPids.join(' ')),
-    headerLine('scope', o.targetOnly ? 'target-only' : 'system'),
-    headerLine('stacks', o.stacks ? 'on' : 'off'),
-    ...(clockBefore ? [headerLine('clock', `${clockBefore.bootNs} ${clockBefore.unixNs}`)] : []),
-    ...(probes.length > 0 ? [headerLine('probes', probes.join(' '))] : []),
-  ];
-  writeFileSync(file, `${header.join('\n')}\n`);
-  const headerBytes = statSync(file).size;
-
-  const fd = openSync(file, 'a');
-  // SCHED_BATCH (chrt -b 0): a woken bpftrace does not preempt the running task, it waits for
-  // the next tick. Each switch it causes is an event that wakes it again; without this, bpftrace
-  // and two busy tasks on one CPU could keep each other switching.
-  const chrt = findOnPath('chrt', env);
-  if (!chrt) log('warning: chrt (util-linux) not found: bpftrace runs with the normal policy and may preempt busy tasks more often');
-  // --usdt-file-activation: USDT probes guarded by a semaphore are enabled in every process of the binary.
-  const btArgv = [...(chrt ? [chrt, '-b', '0'] : []), bpftrace, ...(o.usdt.length > 0 ? ['--usdt-file-activation'] : []), '-e', script];
-  const bt = spawn('/bin/sh', ['-c', 'ulimit -l unlimited 2>/dev/null || ulimit -l "$(ulimit -H -l)" 2>/dev/null; exec "$@" "$$"', 'cpath-bpftrace', ...btArgv], {
-    stdio: ['ignore', fd, 'pipe'],
-    detached: true,
-    env: { ...env, BPFTRACE_PERF_RB_PAGES: env['BPFTRACE_PERF_RB_PAGES'] ?? '256' },
-  });
-  closeSync(fd);
-  let stderr = '';
-  bt.stderr?.on('data', (c: Buffer) => {
-    stderr += c.toString('utf8');
-  });
-  const btExit = exitOf(bt);
-  let btDone = false;
-  void btExit.then(() => {
-    btDone = true;
-  });
-
+  const target = startTarget(o.target);
+  const script = programFor(o, target);
+  const headerBytes = writeHeader(file, o, version, target.pids, clockBefore);
+  const tracer = startBpftrace(file, bpftrace, script, o.usdt.length > 0, env, log);
   const stopped = new Promise<'signal'>((res) => {
     if (o.stop?.aborted) res('signal');
     o.stop?.addEventListener('abort', () => res('signal'), { once: true });
   });
+  await waitForTracing(file, headerBytes, tracer, target, stopped);
 
-  // Wait for the BEGIN anchor (switch events may come before it: read on from where we were).
-  const attachStart = Date.now();
-  let early: 'signal' | undefined;
-  void stopped.then(() => {
-    early = 'signal';
-  });
-  const failEarly = (m: string): never => {
-    rmSync(file, { force: true });
-    throw environment(m);
-  };
-  for (let pos = headerBytes, tail = ''; ; ) {
-    await sleep(20);
-    const chunk = readFrom(file, pos, 1 << 20);
-    pos += chunk.length;
-    const text = tail + chunk.toString('utf8');
-    if (/(?:^|\n)\d+ AN \d/.test(text)) break;
-    tail = text.slice(text.lastIndexOf('\n') + 1);
-    if (btDone) {
-      closeGate();
-      const e = await btExit;
-      failEarly(`bpftrace exited before tracing started (${e.status}):\n${stderr.trim() || '(no message)'}`);
-    }
-    if (early !== undefined || Date.now() - attachStart > ATTACH_TIMEOUT_MS) {
-      closeGate();
-      await stopBpftrace(bt, btExit);
-      failEarly(early !== undefined ? 'stopped before tracing started' : `bpftrace did not start tracing within ${ATTACH_TIMEOUT_MS / 1000} s:\n${stderr.trim() || '(no message)'}`);
-    }
-  }
   // Tracing is on: let the command run.
   const t0 = process.hrtime.bigint();
-  const g = child?.stdio[3];
+  const g = target.child?.stdio[3];
   if (g && 'end' in g) g.end('go\n');
-  log(`tracing ${o.target.kind === 'command' ? `pid ${targetPids[0]} (${o.target.argv[0]})` : `pid${targetPids.length > 1 ? 's' : ''} ${targetPids.join(' ')}`}${o.targetOnly ? ', target-only' : ', system-wide'}${o.durationMs !== undefined ? ` for at most ${o.durationMs / 1000} s` : ''}${o.target.kind === 'pids' && o.durationMs === undefined ? ' until they exit or Ctrl-C' : ''}`);
-
-  let timer: NodeJS.Timeout | undefined;
-  const timeUp = o.durationMs !== undefined ? new Promise<'duration'>((res) => (timer = setTimeout(() => res('duration'), o.durationMs))) : new Promise<never>(() => {});
-  // A command ends the recording when it exits; with -p, when every target process is gone.
-  let poll: NodeJS.Timeout | undefined;
-  const ended = childExit
-    ? childExit.then(() => 'command-exit' as const)
-    : new Promise<'targets-exited'>((res) => {
-        poll = setInterval(() => {
-          if (!targetPids.some(alive)) res('targets-exited');
-        }, 200);
-      });
-  const why = await Promise.race([ended, timeUp, stopped, btExit.then(() => 'bpftrace-exit' as const)]);
-  if (timer) clearTimeout(timer);
-  if (poll) clearInterval(poll);
+  log(`tracing ${o.target.kind === 'command' ? `pid ${target.pids[0]} (${o.target.argv[0]})` : `pid${target.pids.length > 1 ? 's' : ''} ${target.pids.join(' ')}`}${o.targetOnly ? ', target-only' : ', system-wide'}${o.durationMs !== undefined ? ` for at most ${o.durationMs / 1000} s` : ''}${o.target.kind === 'pids' && o.durationMs === undefined ? ' until they exit or Ctrl-C' : ''}`);
+  const why = await waitForEnd(o.durationMs, target, tracer, stopped, file);
   const durationNs = Number(process.hrtime.bigint() - t0);
-  if (why === 'bpftrace-exit') {
-    const e = await btExit;
-    throw environment(`bpftrace stopped on its own while tracing (${e.status}); the log ${file} has no "# end" line:\n${stderr.trim() || '(no message)'}`);
-  }
   if (why === 'command-exit' || why === 'targets-exited') await sleep(TAIL_MS);
-  const btStatus = await stopBpftrace(bt, btExit);
+  const btStatus = await stopBpftrace(tracer.proc, tracer.exit);
   if (btStatus.killed) log(`warning: bpftrace did not stop within ${STOP_TIMEOUT_MS / 1000} s of SIGINT and was killed; its last events may be missing`);
-
-  // The command's status: it may still be running (duration, or Ctrl-C it ignores).
-  let exit = '-';
-  if (childExit) {
-    const st = await Promise.race([childExit, sleep(why === 'signal' ? 2000 : 0).then(() => undefined)]);
-    exit = st ? st.status : 'running';
-    if (!st) {
-      closeGate();
-      child?.unref();
-      for (const st of child?.stdio ?? []) if (st && 'unref' in st && typeof st.unref === 'function') st.unref();
-      log(`the command (pid ${targetPids[0]}) is still running; it is left alone`);
-    }
-  }
-  const noise = STDERR_NOISE.reduce((s, re) => s.replace(re, ''), stderr).trim();
+  const exit = await commandStatus(target, why, log);
+  const noise = STDERR_NOISE.reduce((s, re) => s.replace(re, ''), tracer.stderr).trim();
   if (noise !== '') log(`bpftrace said:\n${noise}`);
 
-  const clockAfter = await readClocks(env);
-  const counts = await countEvents(file, headerBytes);
-  if (counts.mapDumpAt !== undefined) truncateSync(file, counts.mapDumpAt);
-  appendFileSync(file, [...(bt.pid !== undefined ? [headerLine('tracer-pids', String(bt.pid))] : []), ...(clockAfter ? [headerLine('clock', `${clockAfter.bootNs} ${clockAfter.unixNs}`)] : []), endLine(counts.lost, exit), ''].join('\n'));
+  const counts = await closeLog(file, headerBytes, tracer.proc.pid, exit, env);
   if (gz) {
     await pipeline(createReadStream(file), createGzip(), createWriteStream(o.output));
     rmSync(file);
@@ -473,6 +319,230 @@ export async function record(o: RecordOptions): Promise<RecordResult> {
     stoppedBy: why,
     ...(anchorVsClockNs !== undefined ? { anchorVsClockNs } : {}),
   };
+}
+
+/** The user's request, before anything is touched: a target that exists, a positive duration. */
+function checkRequest(o: RecordOptions, env: NodeJS.ProcessEnv): void {
+  if (o.target.kind === 'command' && o.target.argv.length === 0) throw usage('record: no command after --');
+  if (o.target.kind === 'pids' && o.target.pids.length === 0) throw usage('record: give -p PID or -- COMMAND [ARGS...]');
+  if (o.durationMs !== undefined && !(o.durationMs > 0)) throw usage('--duration must be more than 0');
+  if (o.target.kind === 'pids') for (const pid of o.target.pids) if (!alive(pid)) throw usage(`-p ${pid}: no such process`);
+  if (o.target.kind === 'command') {
+    const c = o.target.argv[0] ?? '';
+    const commandPath = c.includes('/') ? (existsSync(c) ? c : undefined) : findOnPath(c, env);
+    if (commandPath === undefined) throw usage(`record: command "${c}" not found${c.includes('/') ? '' : ' on PATH'}`);
+  }
+}
+
+/** The machine: bpftrace, the permission to load programs, tracefs, every probe asked for; bpftrace's path and version. */
+async function checkMachine(o: RecordOptions, env: NodeJS.ProcessEnv, log: (l: string) => void): Promise<{ bpftrace: string; version: string }> {
+  const bpftrace = findOnPath('bpftrace', env);
+  if (!bpftrace) throw environment('bpftrace is not installed (not found on PATH); install it: `apt-get install -y bpftrace` (Debian/Ubuntu) or `dnf install bpftrace` (Fedora); cpath needs v0.17 or later');
+  checkPermitted();
+  await ensureTracefs(log);
+  await checkProbes(bpftrace, o.uprobes, o.usdt, env);
+  const version = (await run(bpftrace, ['--version'], env).catch((e: unknown) => { throw environment(`bpftrace --version failed: ${errText(e)}`); })).trim();
+  return { bpftrace, version };
+}
+
+/** What is traced: a command waiting behind its gate, or running processes and their threads. */
+interface Target {
+  /** The gated command (`-- COMMAND`). */
+  readonly child: ChildProcess | undefined;
+  readonly childExit: Promise<ExitStatus> | undefined;
+  readonly pids: number[];
+  /** With -p: the threads the processes have now. */
+  readonly tids: number[];
+  /** Lets a gated command go without running it (exit 125), or leaves it be once it runs. */
+  closeGate(): void;
+}
+
+/** The target: the command spawned at once behind its gate (its pid is known before bpftrace starts), or the pids. */
+function startTarget(t: RecordTarget): Target {
+  let child: ChildProcess | undefined;
+  let pids: number[];
+  let tids: number[] = [];
+  if (t.kind === 'command') {
+    child = spawn('/bin/sh', ['-c', 'read _ <&3 || exit 125; exec 3<&-; exec "$@"', 'cpath-gate', ...t.argv], { stdio: ['inherit', 'inherit', 'inherit', 'pipe'] });
+    if (child.pid === undefined) throw environment(`could not start /bin/sh for the command`);
+    pids = [child.pid];
+  } else {
+    pids = [...new Set(t.pids)];
+    tids = pids.flatMap((pid) => {
+      try {
+        return readdirSync(`/proc/${pid}/task`).map(Number).filter((t) => Number.isSafeInteger(t) && t > 0);
+      } catch {
+        return [];
+      }
+    });
+  }
+  const gated = child;
+  return {
+    child,
+    childExit: child ? exitOf(child) : undefined,
+    pids,
+    tids,
+    closeGate: (): void => {
+      const g = gated?.stdio[3];
+      if (g && 'end' in g) g.end();
+    },
+  };
+}
+
+/** The bpftrace program for the target; a program that cannot be built is the user's error (the gate is closed first). */
+function programFor(o: RecordOptions, target: Target): string {
+  try {
+    return buildScript({
+      targetPids: target.pids,
+      targetTids: target.tids,
+      ownerPid: process.pid,
+      uprobes: o.uprobes,
+      usdt: o.usdt,
+      stacks: o.stacks,
+      targetOnly: o.targetOnly,
+      anchorIntervalMs: o.anchorIntervalMs ?? 1000,
+    });
+  } catch (e) {
+    target.closeGate();
+    throw e instanceof ScriptError ? usage(e.message) : e;
+  }
+}
+
+/** The log's header, written over the file; its length in bytes (the events start there). */
+function writeHeader(file: string, o: RecordOptions, version: string, targetPids: readonly number[], clockBefore: ClockReading | undefined): number {
+  const probes = probeWords(o.uprobes, o.usdt);
+  const header = [
+    `${LOG_HEADER} ${LOG_VERSION}`,
+    headerLine('host', hostname()),
+    headerLine('kernel', release()),
+    headerLine('bpftrace', version),
+    headerLine('command', o.target.kind === 'command' ? o.target.argv.map(shellQuote).join(' ') : 'attach'),
+    headerLine('target-pids', targetPids.join(' ')),
+    headerLine('scope', o.targetOnly ? 'target-only' : 'system'),
+    headerLine('stacks', o.stacks ? 'on' : 'off'),
+    ...(clockBefore ? [headerLine('clock', `${clockBefore.bootNs} ${clockBefore.unixNs}`)] : []),
+    ...(probes.length > 0 ? [headerLine('probes', probes.join(' '))] : []),
+  ];
+  writeFileSync(file, `${header.join('\n')}\n`);
+  return statSync(file).size;
+}
+
+/** A running bpftrace: its process, its exit, what it said on stderr so far, and whether it has exited. */
+interface Tracer {
+  readonly proc: ChildProcess;
+  readonly exit: Promise<ExitStatus>;
+  stderr: string;
+  done: boolean;
+}
+
+/** bpftrace started with the log (opened for append) as its stdout, in its own session, as SCHED_BATCH when chrt is there. */
+function startBpftrace(file: string, bpftrace: string, script: string, usdt: boolean, env: NodeJS.ProcessEnv, log: (l: string) => void): Tracer {
+  const fd = openSync(file, 'a');
+  // SCHED_BATCH (chrt -b 0): a woken bpftrace does not preempt the running task, it waits for
+  // the next tick. Each switch it causes is an event that wakes it again; without this, bpftrace
+  // and two busy tasks on one CPU could keep each other switching.
+  const chrt = findOnPath('chrt', env);
+  if (!chrt) log('warning: chrt (util-linux) not found: bpftrace runs with the normal policy and may preempt busy tasks more often');
+  // --usdt-file-activation: USDT probes guarded by a semaphore are enabled in every process of the binary.
+  const btArgv = [...(chrt ? [chrt, '-b', '0'] : []), bpftrace, ...(usdt ? ['--usdt-file-activation'] : []), '-e', script];
+  const bt = spawn('/bin/sh', ['-c', 'ulimit -l unlimited 2>/dev/null || ulimit -l "$(ulimit -H -l)" 2>/dev/null; exec "$@" "$$"', 'cpath-bpftrace', ...btArgv], {
+    stdio: ['ignore', fd, 'pipe'],
+    detached: true,
+    env: { ...env, BPFTRACE_PERF_RB_PAGES: env['BPFTRACE_PERF_RB_PAGES'] ?? '256' },
+  });
+  closeSync(fd);
+  const tracer: Tracer = { proc: bt, exit: exitOf(bt), stderr: '', done: false };
+  bt.stderr?.on('data', (c: Buffer) => {
+    tracer.stderr += c.toString('utf8');
+  });
+  void tracer.exit.then(() => {
+    tracer.done = true;
+  });
+  return tracer;
+}
+
+/**
+ * Until the BEGIN anchor line is in the log (BEGIN runs once every probe is attached). bpftrace
+ * exiting, the stop signal or the timeout first: the gate closed, the log removed, an error.
+ */
+async function waitForTracing(file: string, headerBytes: number, tracer: Tracer, target: Target, stopped: Promise<'signal'>): Promise<void> {
+  // Switch events may come before the anchor: read on from where we were.
+  const attachStart = Date.now();
+  let early: 'signal' | undefined;
+  void stopped.then(() => {
+    early = 'signal';
+  });
+  const failEarly = (m: string): never => {
+    rmSync(file, { force: true });
+    throw environment(m);
+  };
+  for (let pos = headerBytes, tail = ''; ; ) {
+    await sleep(20);
+    const chunk = readFrom(file, pos, 1 << 20);
+    pos += chunk.length;
+    const text = tail + chunk.toString('utf8');
+    if (/(?:^|\n)\d+ AN \d/.test(text)) break;
+    tail = text.slice(text.lastIndexOf('\n') + 1);
+    if (tracer.done) {
+      target.closeGate();
+      const e = await tracer.exit;
+      failEarly(`bpftrace exited before tracing started (${e.status}):\n${tracer.stderr.trim() || '(no message)'}`);
+    }
+    if (early !== undefined || Date.now() - attachStart > ATTACH_TIMEOUT_MS) {
+      target.closeGate();
+      await stopBpftrace(tracer.proc, tracer.exit);
+      failEarly(early !== undefined ? 'stopped before tracing started' : `bpftrace did not start tracing within ${ATTACH_TIMEOUT_MS / 1000} s:\n${tracer.stderr.trim() || '(no message)'}`);
+    }
+  }
+}
+
+/** What ends the recording: the command's exit (with -p, every target gone), the duration, the stop signal; bpftrace ending first is an error. */
+async function waitForEnd(durationMs: number | undefined, target: Target, tracer: Tracer, stopped: Promise<'signal'>, file: string): Promise<RecordResult['stoppedBy']> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeUp = durationMs !== undefined ? new Promise<'duration'>((res) => (timer = setTimeout(() => res('duration'), durationMs))) : new Promise<never>(() => {});
+  // A command ends the recording when it exits; with -p, when every target process is gone.
+  let poll: NodeJS.Timeout | undefined;
+  const ended = target.childExit
+    ? target.childExit.then(() => 'command-exit' as const)
+    : new Promise<'targets-exited'>((res) => {
+        poll = setInterval(() => {
+          if (!target.pids.some(alive)) res('targets-exited');
+        }, 200);
+      });
+  const why = await Promise.race([ended, timeUp, stopped, tracer.exit.then(() => 'bpftrace-exit' as const)]);
+  if (timer) clearTimeout(timer);
+  if (poll) clearInterval(poll);
+  if (why === 'bpftrace-exit') {
+    const e = await tracer.exit;
+    throw environment(`bpftrace stopped on its own while tracing (${e.status}); the log ${file} has no "# end" line:\n${tracer.stderr.trim() || '(no message)'}`);
+  }
+  return why;
+}
+
+/** The command's status for the `# end` line: it may still be running (duration, or Ctrl-C it ignores); then it is left alone. */
+async function commandStatus(target: Target, why: RecordResult['stoppedBy'], log: (l: string) => void): Promise<string> {
+  let exit = '-';
+  if (target.childExit) {
+    const child = target.child;
+    const st = await Promise.race([target.childExit, sleep(why === 'signal' ? 2000 : 0).then(() => undefined)]);
+    exit = st ? st.status : 'running';
+    if (!st) {
+      target.closeGate();
+      child?.unref();
+      for (const st of child?.stdio ?? []) if (st && 'unref' in st && typeof st.unref === 'function') st.unref();
+      log(`the command (pid ${target.pids[0]}) is still running; it is left alone`);
+    }
+  }
+  return exit;
+}
+
+/** The log finished: the events counted, bpftrace's dump of its maps cut off, the trailer (tracer pid, second clock reading, `# end`) appended. */
+async function closeLog(file: string, headerBytes: number, tracerPid: number | undefined, exit: string, env: NodeJS.ProcessEnv): Promise<Counts> {
+  const clockAfter = await readClocks(env);
+  const counts = await countEvents(file, headerBytes);
+  if (counts.mapDumpAt !== undefined) truncateSync(file, counts.mapDumpAt);
+  appendFileSync(file, [...(tracerPid !== undefined ? [headerLine('tracer-pids', String(tracerPid))] : []), ...(clockAfter ? [headerLine('clock', `${clockAfter.bootNs} ${clockAfter.unixNs}`)] : []), endLine(counts.lost, exit), ''].join('\n'));
+  return counts;
 }
 
 /** The process exists and is not a zombie. */
