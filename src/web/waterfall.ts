@@ -7,24 +7,7 @@ import { clock, dur } from './format.js';
 import type { ReportSection, ReportSpan, ReportThreadLane, ReportTraceDetail } from '../report/types.js';
 
 export function renderWaterfall(t: ReportTraceDetail): HTMLElement {
-  const t0 = BigInt(t.startUnixNano);
-  /** Offset from the root's start, ns (what titles show). */
-  const at = (unixNano: string, shift = 0): number => Number(BigInt(unixNano) - t0) + shift;
-  // The axis: the root's window, widened to every span's real (shifted) times.
-  let lead = 0;
-  let tail = t.durationNs;
-  for (const sp of t.spans) {
-    const off = at(sp.startUnixNano, sp.shiftNs ?? 0);
-    lead = Math.max(lead, -off);
-    tail = Math.max(tail, off + sp.durationNs);
-  }
-  const total = Math.max(1, lead + tail);
-  const pct = (offset: number): number => ((offset + lead) / total) * 100;
-  const pos = (offset: number): string => `${Math.max(0, Math.min(100, pct(offset)))}%`;
-  const width = (d: number, offset: number): string => `${Math.max(0.15, Math.min(100 - Math.max(0, pct(offset)), (d / total) * 100))}%`;
-
-  const rows: HTMLElement[] = [];
-  const sectionEls: HTMLElement[] = [];
+  const axis = axisOf(t);
   const byId = new Map<string, ReportSpan>();
   for (const sp of t.spans) byId.set(sp.spanId, sp);
   const pathBySpan = new Map<string, number[]>();
@@ -34,12 +17,12 @@ export function renderWaterfall(t: ReportTraceDetail): HTMLElement {
     if (!l) pathBySpan.set(sec.spanId, (l = []));
     l.push(k);
   });
-
+  const sectionEls: HTMLElement[] = [];
   const sectionEl = (sec: ReportSection, k: number): HTMLElement => {
-    const off = at(sec.startUnixNano);
+    const off = axis.at(sec.startUnixNano);
     const el = h('div', {
       class: `path-section${sec.error ? ' error' : ''}`,
-      style: `left:${pos(off)};width:${width(sec.durationNs, off)}`,
+      style: `left:${axis.pos(off)};width:${axis.width(sec.durationNs, off)}`,
       'data-index': k,
       'data-span-id': sec.spanId,
       'data-start-unix-nano': sec.startUnixNano,
@@ -50,10 +33,66 @@ export function renderWaterfall(t: ReportTraceDetail): HTMLElement {
     return el;
   };
 
-  // Spans in tree order (children by start), iteratively: traces can be deep.
+  const rows = spanTreeOrder(t.spans, byId).map(({ sp, depth }) => spanRow(t, sp, depth, pathBySpan.get(sp.spanId) ?? [], axis, sectionEl));
+  // Sections with no span row (thread-only traces, or spans not in the detail) get a path row.
+  const loose = t.criticalPath.map((sec, k) => ({ sec, k })).filter(({ sec }) => sec.spanId === undefined || !byId.has(sec.spanId));
+  if (loose.length > 0) {
+    rows.unshift(h('div', { class: 'span-row on-path' }, h('div', { class: 'span-label' }, 'critical path'), h('div', { class: 'span-track' }, ...loose.map(({ sec, k }) => sectionEl(sec, k))), h('div', { class: 'span-dur' }, dur(t.durationNs))));
+  }
+  const lanes = t.threads && t.threads.length > 0 ? renderLanes(t.threads, (u) => axis.at(u) + axis.lead, axis.total) : undefined;
+  const { nav, go, current } = pathNav(t, sectionEls, axis);
+  return h(
+    'div',
+    { class: 'waterfall', tabindex: 0, onkeydown: (e: Event) => {
+      const k = (e as KeyboardEvent).key;
+      if (k === ']') go(current() + 1);
+      if (k === '[') go(current() - 1);
+    } },
+    h('div', { class: 'trace-head' }, h('b', {}, `${t.service} ${t.operation}`), `  ${dur(t.durationNs)}  ·  ${t.spans.length} spans  ·  ${t.errors} errors  ·  started ${clock(t.startUnixNano)} UTC  ·  trace ${t.traceId}`),
+    nav,
+    h('div', { class: 'legend' }, h('span', { class: 'swatch bar' }), ' span  ', h('span', { class: 'swatch path' }), ' on the critical path  ', h('span', { class: 'swatch current' }), ' current section'),
+    h('div', { class: 'rows' }, ...rows),
+    lanes,
+  );
+}
+
+/** The time axis: the root's window, widened to every span's real (shifted) times; positions in % of it. */
+interface Axis {
+  /** Offset from the root's start, ns (what titles show). */
+  at(unixNano: string, shift?: number): number;
+  /** How far the axis starts before the root, ns. */
+  readonly lead: number;
+  readonly total: number;
+  pos(offset: number): string;
+  width(durationNs: number, offset: number): string;
+}
+
+function axisOf(t: ReportTraceDetail): Axis {
+  const t0 = BigInt(t.startUnixNano);
+  const at = (unixNano: string, shift = 0): number => Number(BigInt(unixNano) - t0) + shift;
+  let lead = 0;
+  let tail = t.durationNs;
+  for (const sp of t.spans) {
+    const off = at(sp.startUnixNano, sp.shiftNs ?? 0);
+    lead = Math.max(lead, -off);
+    tail = Math.max(tail, off + sp.durationNs);
+  }
+  const total = Math.max(1, lead + tail);
+  const pct = (offset: number): number => ((offset + lead) / total) * 100;
+  return {
+    at,
+    lead,
+    total,
+    pos: (offset) => `${Math.max(0, Math.min(100, pct(offset)))}%`,
+    width: (d, offset) => `${Math.max(0.15, Math.min(100 - Math.max(0, pct(offset)), (d / total) * 100))}%`,
+  };
+}
+
+/** Spans in tree order (children by real start), with their depth; iteratively, since traces can be deep. */
+function spanTreeOrder(spans: readonly ReportSpan[], byId: ReadonlyMap<string, ReportSpan>): { sp: ReportSpan; depth: number }[] {
   const kids = new Map<string, ReportSpan[]>();
   const roots: ReportSpan[] = [];
-  for (const sp of t.spans) {
+  for (const sp of spans) {
     const p = sp.parentSpanId !== undefined && byId.has(sp.parentSpanId) ? sp.parentSpanId : undefined;
     if (p === undefined) roots.push(sp);
     else {
@@ -67,47 +106,46 @@ export function renderWaterfall(t: ReportTraceDetail): HTMLElement {
     return d < 0n ? -1 : d > 0n ? 1 : 0;
   };
   roots.sort(byStart);
+  const out: { sp: ReportSpan; depth: number }[] = [];
   const stack: { sp: ReportSpan; depth: number }[] = roots.map((sp) => ({ sp, depth: 0 })).reverse();
   const seen = new Set<string>();
-  while (stack.length > 0) {
-    const top = stack.pop();
-    if (!top || seen.has(top.sp.spanId)) continue;
+  for (let top = stack.pop(); top !== undefined; top = stack.pop()) {
+    if (seen.has(top.sp.spanId)) continue;
     seen.add(top.sp.spanId);
-    const sp = top.sp;
-    const off = at(sp.startUnixNano, sp.shiftNs ?? 0);
-    const onPath = pathBySpan.get(sp.spanId) ?? [];
-    const pathNs = onPath.reduce((a, k) => a + (t.criticalPath[k]?.durationNs ?? 0), 0);
-    const notes = [sp.status === 'error' ? 'error' : '', sp.shiftNs ? `skew ${sp.shiftNs > 0 ? '+' : ''}${dur(sp.shiftNs)}` : ''].filter((x) => x !== '').join(', ');
-    rows.push(
-      h(
-        'div',
-        { class: `span-row${onPath.length > 0 ? ' on-path' : ''}`, 'data-span-id': sp.spanId },
-        h('div', { class: 'span-label', style: `padding-left:${Math.min(top.depth, 40) * 12 + 4}px`, title: spanTitle(sp) }, h('span', { class: 'svc' }, sp.service), ' ', sp.operation, notes ? h('span', { class: 'note' }, ` [${notes}]`) : undefined),
-        h(
-          'div',
-          { class: 'span-track' },
-          h('div', { class: `span-bar${sp.status === 'error' ? ' error' : ''}`, style: `left:${pos(off)};width:${width(sp.durationNs, off)}`, title: spanTitle(sp) }),
-          ...onPath.map((k) => sectionEl(t.criticalPath[k] as ReportSection, k)),
-        ),
-        h('div', { class: 'span-dur' }, dur(sp.durationNs), pathNs > 0 ? h('span', { class: 'path-ns' }, ` path ${dur(pathNs)}`) : undefined),
-      ),
-    );
-    const ch = (kids.get(sp.spanId) ?? []).slice().sort(byStart);
+    out.push(top);
+    const ch = (kids.get(top.sp.spanId) ?? []).slice().sort(byStart);
     for (let k = ch.length - 1; k >= 0; k--) {
       const c = ch[k];
       if (c) stack.push({ sp: c, depth: top.depth + 1 });
     }
   }
+  return out;
+}
 
-  // Sections with no span row (thread-only traces, or spans not in the detail) get a path row.
-  const loose = t.criticalPath.map((sec, k) => ({ sec, k })).filter(({ sec }) => sec.spanId === undefined || !byId.has(sec.spanId));
-  if (loose.length > 0) {
-    rows.unshift(h('div', { class: 'span-row on-path' }, h('div', { class: 'span-label' }, 'critical path'), h('div', { class: 'span-track' }, ...loose.map(({ sec, k }) => sectionEl(sec, k))), h('div', { class: 'span-dur' }, dur(t.durationNs))));
-  }
+/** One span's row: its label (indented by depth, with error and skew notes), its bar with its path sections, its duration. */
+function spanRow(t: ReportTraceDetail, sp: ReportSpan, depth: number, onPath: readonly number[], axis: Axis, sectionEl: (sec: ReportSection, k: number) => HTMLElement): HTMLElement {
+  const off = axis.at(sp.startUnixNano, sp.shiftNs ?? 0);
+  const pathNs = onPath.reduce((a, k) => a + (t.criticalPath[k]?.durationNs ?? 0), 0);
+  const notes = [sp.status === 'error' ? 'error' : '', sp.shiftNs ? `skew ${sp.shiftNs > 0 ? '+' : ''}${dur(sp.shiftNs)}` : ''].filter((x) => x !== '').join(', ');
+  return h(
+    'div',
+    { class: `span-row${onPath.length > 0 ? ' on-path' : ''}`, 'data-span-id': sp.spanId },
+    h('div', { class: 'span-label', style: `padding-left:${Math.min(depth, 40) * 12 + 4}px`, title: spanTitle(sp) }, h('span', { class: 'svc' }, sp.service), ' ', sp.operation, notes ? h('span', { class: 'note' }, ` [${notes}]`) : undefined),
+    h(
+      'div',
+      { class: 'span-track' },
+      h('div', { class: `span-bar${sp.status === 'error' ? ' error' : ''}`, style: `left:${axis.pos(off)};width:${axis.width(sp.durationNs, off)}`, title: spanTitle(sp) }),
+      ...onPath.flatMap((k) => {
+        const sec = t.criticalPath[k];
+        return sec ? [sectionEl(sec, k)] : [];
+      }),
+    ),
+    h('div', { class: 'span-dur' }, dur(sp.durationNs), pathNs > 0 ? h('span', { class: 'path-ns' }, ` path ${dur(pathNs)}`) : undefined),
+  );
+}
 
-  const lanes = t.threads && t.threads.length > 0 ? renderLanes(t.threads, (u) => at(u) + lead, total) : undefined;
-
-  // Walking the path.
+/** "previous / next path section": marks the current section, scrolls to it and says what it is. */
+function pathNav(t: ReportTraceDetail, sectionEls: readonly HTMLElement[], axis: Axis): { nav: HTMLElement; go: (k: number) => void; current: () => number } {
   let current = -1;
   const caption = h('div', { class: 'section-caption' }, `${t.criticalPath.length} critical-path sections; step through them with the buttons or the [ and ] keys.`);
   const go = (k: number): void => {
@@ -117,8 +155,8 @@ export function renderWaterfall(t: ReportTraceDetail): HTMLElement {
     const el = sectionEls[current];
     el?.classList.add('current');
     el?.closest('.span-row')?.scrollIntoView({ block: 'nearest' });
-    const sec = t.criticalPath[current] as ReportSection;
-    fill(caption, `section ${current + 1} of ${t.criticalPath.length}: ${sectionText(sec, at(sec.startUnixNano))}`);
+    const sec = t.criticalPath[current];
+    if (sec) fill(caption, `section ${current + 1} of ${t.criticalPath.length}: ${sectionText(sec, axis.at(sec.startUnixNano))}`);
   };
   const nav = h(
     'div',
@@ -127,20 +165,7 @@ export function renderWaterfall(t: ReportTraceDetail): HTMLElement {
     h('button', { type: 'button', class: 'next-section', onclick: () => go(current + 1) }, 'next path section ▶'),
     caption,
   );
-  const view = h(
-    'div',
-    { class: 'waterfall', tabindex: 0, onkeydown: (e: Event) => {
-      const k = (e as KeyboardEvent).key;
-      if (k === ']') go(current + 1);
-      if (k === '[') go(current - 1);
-    } },
-    h('div', { class: 'trace-head' }, h('b', {}, `${t.service} ${t.operation}`), `  ${dur(t.durationNs)}  ·  ${t.spans.length} spans  ·  ${t.errors} errors  ·  started ${clock(t.startUnixNano)} UTC  ·  trace ${t.traceId}`),
-    nav,
-    h('div', { class: 'legend' }, h('span', { class: 'swatch bar' }), ' span  ', h('span', { class: 'swatch path' }), ' on the critical path  ', h('span', { class: 'swatch current' }), ' current section'),
-    h('div', { class: 'rows' }, ...rows),
-    lanes,
-  );
-  return view;
+  return { nav, go, current: () => current };
 }
 
 function sectionText(sec: ReportSection, offset: number): string {
