@@ -4,30 +4,21 @@
 // then be in the store with all of its spans, no trace may be half-stored (one request is one
 // transaction), and after a restart the aggregates count the traces analysed before the stop.
 // The CLI runs from dist/: `npm test` runs tsc before vitest.
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ResourceInterner } from '../../src/model/span.js';
 import type { ReportEndpoint, ReportTraceDetail } from '../../src/report/types.js';
 import { SpanStore } from '../../src/store/span-store.js';
+import { startServeCli, type ServeCli } from '../helpers/serve-cli.js';
 import { T0, getJson, postOtlp, protoRequest, spanIdFor, traceIdFor, until, type ProtoSpan } from '../helpers/serve-harness.js';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const SPANS_PER_REQUEST = 50;
 const SENDERS = 4;
 
-interface Cli {
-  readonly child: ChildProcess;
-  readonly otlp: string;
-  readonly api: string;
-  /** Everything written to stderr so far. */
-  stderr(): string;
-  /** Exit code and signal, once it exits. */
-  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
+type Cli = ServeCli;
 
 const running = new Set<ChildProcess>();
 afterEach(() => {
@@ -37,29 +28,11 @@ afterEach(() => {
 });
 
 /** `node bin/cpath.js serve` on port 0; resolves once it printed its bound addresses. */
-function startCli(dir: string, extra: readonly string[] = []): Promise<Cli> {
-  const child = spawn(process.execPath, ['bin/cpath.js', 'serve', '--store', dir, '--otlp-http', '127.0.0.1:0', '--otlp-grpc', 'off', '--api', '127.0.0.1:0', ...extra], {
-    cwd: ROOT,
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  running.add(child);
-  let err = '';
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`cpath serve did not start within 15 s; stderr:\n${err}`)), 15_000);
-    child.stderr?.on('data', (c: Buffer) => {
-      err += c.toString('utf8');
-      const m = /OTLP\/HTTP on (http:\/\/[^/\s;]+)\/v1\/traces; OTLP\/gRPC off; API on (http:\/\/[^/\s;]+)\//.exec(err);
-      if (m?.[1] && m[2]) {
-        clearTimeout(timer);
-        resolve({ child, otlp: m[1], api: m[2], stderr: () => err, exited });
-      }
-    });
-    void exited.then(({ code, signal }) => {
-      clearTimeout(timer);
-      reject(new Error(`cpath serve exited (${code ?? signal}) before listening; stderr:\n${err}`));
-    });
-  });
+/** `cpath serve` as a separate process, killed after each test if still running. */
+async function startCli(dir: string, extra: readonly string[] = []): Promise<Cli> {
+  const cli = await startServeCli(dir, extra);
+  running.add(cli.child);
+  return cli;
 }
 
 /** One request: a trace of 50 spans (a root and 49 children) of service "loader". */
