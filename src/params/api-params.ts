@@ -10,19 +10,30 @@ export class ApiParamError extends Error {}
 /** The largest integer the store holds (SQLite INTEGER): 2262-04-11T23:47:16.854775807Z as a time. */
 export const INT64_MAX = 2n ** 63n - 1n;
 
-/** `since` / `until`: RFC 3339, or a duration back from now; within 1970 .. 2262 (int64 nanoseconds). */
-export function timeParam(name: string, v: string, nowNs: bigint = nowUnixNano()): bigint {
+/**
+ * A time given as RFC 3339 or as a duration back from now, within 1970 .. 2262 (int64
+ * nanoseconds, what the store can bind). The API's `since`/`until` and the CLI's `--since`/`--until`
+ * both take it; the message starts with `name`.
+ */
+export function checkedTime(name: string, v: string, nowNs: bigint): { ok: true; ns: bigint } | { ok: false; message: string } {
   const back = parseDuration(v);
   if (back !== undefined) {
     // A huge number of hours is a finite double past int64, or Infinity: compare before BigInt().
-    if (!Number.isFinite(back) || BigInt(back) > nowNs) throw new ApiParamError(`${name}: "${v}" reaches back before 1970-01-01T00:00:00Z, the earliest time the API takes`);
-    return nowNs - BigInt(back);
+    if (!Number.isFinite(back) || BigInt(back) > nowNs) return { ok: false, message: `${name}: "${v}" reaches back before 1970-01-01T00:00:00Z, the earliest time cpath takes` };
+    return { ok: true, ns: nowNs - BigInt(back) };
   }
   const t = parseTimeArg(v, nowNs);
-  if (t === undefined) throw new ApiParamError(`${name}: "${v}" is neither an RFC 3339 time (2026-11-26T10:00:00Z) nor a duration back from now (1h, 30m)`);
-  if (t < 0n) throw new ApiParamError(`${name}: "${v}" is before 1970-01-01T00:00:00Z, the earliest time the API takes`);
-  if (t > INT64_MAX) throw new ApiParamError(`${name}: "${v}" is after 2262-04-11T23:47:16Z, the latest time the API takes`);
-  return t;
+  if (t === undefined) return { ok: false, message: `${name}: "${v}" is neither an RFC 3339 time (2026-11-26T10:00:00Z) nor a duration back from now (1h, 30m)` };
+  if (t < 0n) return { ok: false, message: `${name}: "${v}" is before 1970-01-01T00:00:00Z, the earliest time cpath takes` };
+  if (t > INT64_MAX) return { ok: false, message: `${name}: "${v}" is after 2262-04-11T23:47:16Z, the latest time cpath takes` };
+  return { ok: true, ns: t };
+}
+
+/** `since` / `until` of the API. */
+export function timeParam(name: string, v: string, nowNs: bigint = nowUnixNano()): bigint {
+  const r = checkedTime(name, v, nowNs);
+  if (!r.ok) throw new ApiParamError(r.message);
+  return r.ns;
 }
 
 /** `minDuration` / `maxDuration`: `250ms`, `1.5s`, `2h`, at most 2^63-1 ns (about 292 years). */

@@ -1,7 +1,8 @@
 // Values users give as command-line flags or API query parameters: a bad one is a UsageError
 // (the CLI exits 2 with its one line; the API answers 400 with it).
 import { normalizeId, normalizeTextId } from '../model/ids.js';
-import { nowUnixNano, parseDuration, parseTimeArg } from '../model/time.js';
+import { nowUnixNano, parseDuration } from '../model/time.js';
+import { checkedTime } from './api-params.js';
 
 /** A value the user gave (a flag, an API parameter) is wrong; the message says which and why. */
 export class UsageError extends Error {}
@@ -13,9 +14,9 @@ export function durationOpt(flag: string, v: string): number {
 }
 
 export function timeOpt(flag: string, v: string): bigint {
-  const t = parseTimeArg(v, nowUnixNano());
-  if (t === undefined) throw new UsageError(`${flag}: "${v}" is neither an RFC 3339 time (2026-11-26T10:00:00Z) nor a duration back from now (1h, 30m)`);
-  return t;
+  const r = checkedTime(flag, v, nowUnixNano());
+  if (!r.ok) throw new UsageError(r.message);
+  return r.ns;
 }
 
 export function positiveIntOpt(flag: string, v: string): number {

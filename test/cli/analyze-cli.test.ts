@@ -448,6 +448,9 @@ describe('cpath analyze: exit statuses', () => {
       [['analyze', JSONL, '--outliers', 'slow'], 'cpath: --outliers: "slow" is not auto, a percentile (p95, p99.9) or a duration (250ms)\n'],
       [['analyze', JSONL, '--since', 'yesterday'], 'cpath: --since: "yesterday" is neither an RFC 3339 time (2026-11-26T10:00:00Z) nor a duration back from now (1h, 30m)\n'],
       [['analyze', JSONL, '--until', '2026-13-45T10:00:00Z'], /^cpath: --until: "2026-13-45T10:00:00Z" is neither an RFC 3339 time/],
+      // Times past what a store can bind (int64 ns) are usage errors, not internal errors.
+      [['analyze', JSONL, '--since', '999999999999999h'], 'cpath: --since: "999999999999999h" reaches back before 1970-01-01T00:00:00Z, the earliest time cpath takes\n'],
+      [['analyze', JSONL, '--until', '3000-01-01T00:00:00Z'], 'cpath: --until: "3000-01-01T00:00:00Z" is after 2262-04-11T23:47:16Z, the latest time cpath takes\n'],
       [['analyze', JSONL, '--top', 'many'], 'cpath: --top: "many" is not a whole number\n'],
       [['analyze', JSONL, '--trace-id', '000'], 'cpath: --trace-id: "000" is not a trace id (hex, up to 32 digits, or the text id a Jaeger or Zipkin file uses)\n'],
       [['analyze', JSONL, '--input-format', 'xml'], /^error: option '--input-format <format>' argument 'xml' is invalid\./],
