@@ -27,6 +27,9 @@ import {
   type StreamInfo,
 } from 'nats';
 import { ClusterError } from './errors.js';
+import { fnv1a32Hex, partitionOf } from '../model/partition.js';
+
+export { fnv1a32Hex, partitionOf };
 
 export { ClusterError };
 
@@ -38,28 +41,6 @@ export const DEFAULT_STREAM_MAX_BYTES = 8 * 1024 ** 3;
 
 export function partitionSubject(p: number): string {
   return `${SUBJECT_PREFIX}.${p}`;
-}
-
-/** 32-bit FNV-1a of the bytes of a lowercase (or uppercase) hex string; 0 ≤ result < 2^32. */
-export function fnv1a32Hex(hex: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i + 1 < hex.length; i += 2) {
-    h ^= (hexDigit(hex.charCodeAt(i)) << 4) | hexDigit(hex.charCodeAt(i + 1));
-    h = Math.imul(h, 0x01000193);
-  }
-  return h >>> 0;
-}
-
-function hexDigit(c: number): number {
-  if (c >= 48 && c <= 57) return c - 48; // 0-9
-  if (c >= 97 && c <= 102) return c - 87; // a-f
-  if (c >= 65 && c <= 70) return c - 55; // A-F
-  throw new RangeError(`not a hex digit: ${String.fromCharCode(c)}`);
-}
-
-/** The partition of a trace: FNV-1a-32 of its 16 id bytes, mod P. `traceId` is 32 hex digits. */
-export function partitionOf(traceId: string, partitions: number): number {
-  return fnv1a32Hex(traceId) % partitions;
 }
 
 /**

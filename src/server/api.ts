@@ -3,18 +3,19 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { UsageError } from '../params/values.js';
 import { PageAssetsMissing, renderPage } from '../report/html.js';
-import type { SpanStore } from '../store/span-store.js';
 import { VERSION } from '../version.js';
 import { ApiParamError, cursorParam, durationParam, encodeCursor, limitParam, timeParam as parseTimeParam, traceIdParam } from '../params/api-params.js';
 import { TOKEN_COOKIE, type TokenCheck } from './auth.js';
 import { hostAllowed, type HostPolicy } from './host-check.js';
-import type { LiveAnalysis } from './live-analysis.js';
 import type { Metrics } from './metrics.js';
-import { PageSnapshot, attrParam, livePageData, searchByAttributes, type AnalysisSettings } from './page-api.js';
+import { PageSnapshot, attrParam, type AnalysisSettings } from './page-api.js';
+import type { QuerySource } from './query-source.js';
 
 export interface ApiContext {
-  readonly store: SpanStore;
-  readonly live: LiveAnalysis;
+  /** Undefined on a cluster node without the api role: it answers /healthz and /metrics only. */
+  readonly query: QuerySource | undefined;
+  /** What /healthz says; default: always healthy. */
+  readonly health?: () => { readonly ok: boolean; readonly text: string };
   readonly metrics: Metrics;
   readonly token: TokenCheck;
   readonly settings: AnalysisSettings;
@@ -86,8 +87,13 @@ function route(req: IncomingMessage, res: ServerResponse, ctx: ApiContext, snaps
     json(res, 401, { error: 'missing or wrong token: send Authorization: Bearer <token>, or open /?token=<token> once in a browser' });
     return;
   }
-  if (path === '/healthz') return text(res, 200, 'ok\n');
+  if (path === '/healthz') {
+    const h = ctx.health?.() ?? { ok: true, text: 'ok' };
+    return text(res, h.ok ? 200 : 503, `${h.text}\n`);
+  }
   if (path === '/metrics') return text(res, 200, ctx.metrics.render(), 'text/plain; version=0.0.4; charset=utf-8');
+  const source = ctx.query;
+  if (source === undefined) return json(res, 404, { error: `${path}: this node has no api role (cluster roles: receiver, analyser, api); ask a node started with --role api or all` });
   if (path === '/api') {
     return json(res, 200, {
       cpath: VERSION,
@@ -108,21 +114,21 @@ function route(req: IncomingMessage, res: ServerResponse, ctx: ApiContext, snaps
     const sinceNs = timeParam(q, 'since');
     const untilNs = timeParam(q, 'until');
     // What every open page polls: shared and rate-limited. A window is built on demand.
-    if (sinceNs === undefined && untilNs === undefined) return text(res, 200, snapshot.get(() => livePageData(ctx.live, ctx.store, ctx.settings)), 'application/json');
-    return json(res, 200, livePageData(ctx.live, ctx.store, ctx.settings, sinceNs, untilNs));
+    if (sinceNs === undefined && untilNs === undefined) return text(res, 200, snapshot.get(() => source.page()), 'application/json');
+    return json(res, 200, source.page(sinceNs, untilNs));
   }
   if (path === '/api/endpoints') {
-    return json(res, 200, { endpoints: ctx.live.endpoints(timeParam(q, 'since'), timeParam(q, 'until')) });
+    return json(res, 200, { endpoints: source.endpoints(timeParam(q, 'since'), timeParam(q, 'until')) });
   }
   if (path === '/api/outliers') {
     const service = q.get('service') ?? undefined;
     const operation = q.get('operation') ?? undefined;
-    const eps = ctx.live.endpoints(timeParam(q, 'since'), timeParam(q, 'until')).filter((e) => (service === undefined || e.service === service) && (operation === undefined || e.operation === operation));
+    const eps = source.endpoints(timeParam(q, 'since'), timeParam(q, 'until')).filter((e) => (service === undefined || e.service === service) && (operation === undefined || e.operation === operation));
     const outliers = eps.flatMap((e) => e.outliers.map((o) => ({ service: e.service, operation: e.operation, thresholdNs: e.outlierThresholdNs, ...o })));
     outliers.sort((a, b) => b.durationNs - a.durationNs);
     return json(res, 200, { outliers });
   }
-  if (path === '/api/diagnostics') return json(res, 200, { diagnostics: ctx.live.diag.entries() });
+  if (path === '/api/diagnostics') return json(res, 200, { diagnostics: source.diagnostics() });
   if (path === '/api/traces') {
     const limit = q.has('limit') ? limitParam(q.get('limit') ?? '', MAX_LIMIT) : 100;
     const minDuration = q.get('minDuration');
@@ -142,11 +148,10 @@ function route(req: IncomingMessage, res: ServerResponse, ctx: ApiContext, snaps
       limit,
     };
     if (attrs.length === 0) {
-      const page = ctx.store.listTraces(query);
-      return json(res, 200, { traces: page.traces, ...(page.next ? { next: encodeCursor(page.next) } : {}) });
+      return then(source.listTraces(query), (page) => json(res, 200, { traces: page.traces, ...(page.next ? { next: encodeCursor(page.next) } : {}) }));
     }
     // Attributes are not indexed (an index would slow every ingest): the search scans, in slices.
-    return searchByAttributes(ctx.store, query, attrs, () => res.destroyed).then((page) => {
+    return source.searchTraces(query, attrs, () => res.destroyed).then((page) => {
       if (!res.destroyed) json(res, 200, { traces: page.traces, ...(page.next ? { next: encodeCursor(page.next) } : {}), scanned: page.scanned });
     });
   }
@@ -154,11 +159,14 @@ function route(req: IncomingMessage, res: ServerResponse, ctx: ApiContext, snaps
   const m = /^\/api\/traces\/([^/]+)$/.exec(path);
   if (m) {
     const id = traceIdParam(m[1] ?? '');
-    const detail = ctx.live.trace(id);
-    if (!detail) return json(res, 404, { error: `trace ${id} is not stored` });
-    return json(res, 200, detail);
+    return then(source.trace(id), (detail) => (detail ? json(res, 200, detail) : json(res, 404, { error: `trace ${id} is not stored` })));
   }
   return json(res, 404, { error: `no such endpoint ${path}` });
+}
+
+/** `f` of a value now, or of a promised one (the single node answers at once; PostgreSQL later). */
+function then<T>(a: T | Promise<T>, f: (v: T) => void): Promise<void> | void {
+  return a instanceof Promise ? a.then(f) : f(a);
 }
 
 function page(res: ServerResponse): void {

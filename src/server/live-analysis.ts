@@ -8,9 +8,9 @@ import { analyzeTrace } from '../../analysis/trace-analysis.js';
 import { Diagnostics, type DiagnosticEntry } from '../model/diagnostics.js';
 import { ResourceInterner, type ResourceInfo, type SpanInput } from '../model/span.js';
 import { TraceSetBuilder, type Trace } from '../model/trace-builder.js';
-import { analysedTrace } from '../../analysis/analysed-trace.js';
+import { traceOutline } from '../../analysis/trace-outline.js';
 import { toReportEndpoint } from '../report/trace-json.js';
-import { toReportTraceDetail } from '../report/span-json.js';
+import { traceDetail, type UnanalysableTraceDetail } from '../report/trace-detail.js';
 import type { ReportEndpoint, ReportTraceDetail } from '../report/types.js';
 import type { SpanStore, UnanalysableTrace } from '../store/span-store.js';
 
@@ -263,44 +263,12 @@ export class LiveAnalysis {
     // Problems of an on-demand view are not the server's: counted aside.
     const diag = new Diagnostics();
     const trace = this.loadTrace(traceId, diag);
-    if (!trace) return undefined;
-    const gran = new Map(this.granularity);
-    addGranularity(gran, trace);
-    const analysis = analyzeTrace(trace, { skewAdjust: this.opts.skewAdjust, granularity: gran }, diag);
-    const summary = analysis ? summarizeTrace(trace, analysis, undefined, this.keys) : undefined;
-    if (!analysis || !summary) {
-      const u = unanalysable(trace, diag.entries());
-      return { traceId, analysed: false, service: u.service, operation: u.operation, startUnixNano: String(u.startNs), durationNs: u.durationNs, spans: u.spans, errors: u.errors, diagnostics: u.diagnostics };
-    }
-    return toReportTraceDetail(analysedTrace(trace, analysis, summary));
+    return trace ? traceDetail(trace, { skewAdjust: this.opts.skewAdjust, granularity: this.granularity, keys: this.keys, diag }) : undefined;
   }
 }
 
-/** `GET /api/traces/{id}` of a stored trace with no analysable root. */
-export interface UnanalysableTraceDetail {
-  traceId: string;
-  /** Always false: there is no critical path to show. */
-  analysed: false;
-  /** Service and name of the earliest span. */
-  service: string;
-  operation: string;
-  startUnixNano: string;
-  durationNs: number;
-  spans: number;
-  errors: number;
-  /** Why it could not be analysed (e.g. parent_cycle). */
-  diagnostics: readonly DiagnosticEntry[];
-}
+export type { UnanalysableTraceDetail };
 
 function unanalysable(trace: Trace, diagnostics: readonly DiagnosticEntry[]): UnanalysableTrace {
-  let first = trace.spans[0];
-  let endNs = first?.endNs ?? 0n;
-  let errors = 0;
-  for (const s of trace.spans) {
-    if (first === undefined || s.startNs < first.startNs) first = s;
-    if (s.endNs > endNs) endNs = s.endNs;
-    if (s.status === 'error') errors++;
-  }
-  const startNs = first?.startNs ?? 0n;
-  return { traceId: trace.traceId, service: first?.resource.service ?? 'unknown_service', operation: first?.name ?? '', startNs, durationNs: Number(endNs - startNs), spans: trace.spans.length, errors, diagnostics };
+  return { traceId: trace.traceId, ...traceOutline(trace), diagnostics };
 }

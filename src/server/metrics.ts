@@ -11,11 +11,13 @@ interface Family {
 export class Metrics {
   private readonly families = new Map<string, Family>();
   private readonly gauges = new Map<string, { help: string; read: () => number; type: 'gauge' | 'counter' }>();
+  private readonly labelled = new Map<string, { help: string; read: () => readonly (readonly [Labels, number])[]; type: 'gauge' | 'counter' }>();
 
   constructor() {
     this.declare('cpath_spans_received_total', 'Spans accepted and committed to the store, by transport.');
     this.declare('cpath_spans_rejected_total', 'Spans rejected, by reason (partial success, bad request, too large, busy...).');
     this.declare('cpath_requests_total', 'Export requests answered, by transport and status code.');
+    this.declare('cpath_receiver_diagnostics_total', 'Problems found in accepted requests, by diagnostic code (a cluster receiver; a single node shows them in /api/diagnostics).');
     this.declare('cpath_forward_requests_total', 'Requests passed on with --forward, by outcome (sent, failed, dropped).');
   }
 
@@ -26,6 +28,11 @@ export class Metrics {
   /** A value read when /metrics is scraped (a counter kept elsewhere, or a gauge). */
   gauge(name: string, help: string, read: () => number, type: 'gauge' | 'counter' = 'gauge'): void {
     this.gauges.set(name, { help, read, type });
+  }
+
+  /** A family of values with labels, read when /metrics is scraped (one per partition...). */
+  labelledGauge(name: string, help: string, read: () => readonly (readonly [Labels, number])[], type: 'gauge' | 'counter' = 'gauge'): void {
+    this.labelled.set(name, { help, read, type });
   }
 
   add(name: string, labels: Labels, n = 1): void {
@@ -44,6 +51,10 @@ export class Metrics {
       for (const { labels, value } of f.values.values()) out += `${name}${labelText(labels)} ${value}\n`;
     }
     for (const [name, g] of this.gauges) out += `# HELP ${name} ${g.help}\n# TYPE ${name} ${g.type}\n${name} ${g.read()}\n`;
+    for (const [name, g] of this.labelled) {
+      out += `# HELP ${name} ${g.help}\n# TYPE ${name} ${g.type}\n`;
+      for (const [labels, value] of g.read()) out += `${name}${labelText(labels)} ${value}\n`;
+    }
     return out;
   }
 }

@@ -1,16 +1,14 @@
 // `cpath serve` as a library call: receivers -> ingest queue -> store -> live analysis -> query
 // API. The CLI parses flags and handles signals; tests start it on port 0.
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { ByteBudget } from '../../collectors/http-body.js';
-import { JsonParseWorker } from '../../collectors/json-parse-worker.js';
-import { bearerFromMetadata, startOtlpGrpcServer } from '../../collectors/otlp-grpc.js';
-import { createOtlpHttpHandler, type OtlpSink, type ReceiverEvent } from '../../collectors/otlp-http.js';
+import type { OtlpSink, ReceiverEvent } from '../../collectors/otlp-http.js';
+import { ListenError, closeHttp, listen, startReceivers, type Listen, type Receivers } from './receivers.js';
 import type { OutlierPolicy } from '../../analysis/endpoints.js';
 import { DEFAULT_SPAN_LIMITS, type SpanLimits } from '../model/limits.js';
 import type { SpanInput } from '../model/span.js';
 import { SpanStore, damagedStore, type FsyncMode } from '../store/span-store.js';
 import { createApiHandler } from './api.js';
+import { localQuery } from './query-source.js';
 import { TokenCheck } from './auth.js';
 import { hostPolicy } from './host-check.js';
 import { Forwarder } from './forwarder.js';
@@ -19,10 +17,7 @@ import { LiveAnalysis } from './live-analysis.js';
 import { Metrics } from './metrics.js';
 import { applyRetention, type RetentionPolicy } from './retention.js';
 
-export interface Listen {
-  readonly host: string;
-  readonly port: number;
-}
+export type { Listen };
 
 export interface ServeOptions {
   /** Undefined: off. */
@@ -110,28 +105,16 @@ export async function startServe(opts: ServeOptions): Promise<RunningServer> {
   };
   metrics.gauge('cpath_traces_analysed_total', 'Trace analyses run since start (a trace reopened by late spans counts again).', () => live.analysed, 'counter');
 
-  const jsonParser = new JsonParseWorker();
-  const budget = new ByteBudget(Math.max(4 * opts.maxBody, 256 * 1024 * 1024));
-  let httpReceiver: Server | undefined;
+  let receivers: Receivers | undefined;
   let api: Server | undefined;
-  const addresses: { otlpHttp?: string; otlpGrpc?: string; api: string } = { api: '' };
-  let grpc: { port: number; close(): Promise<void> } | undefined;
+  let addresses: RunningServer['addresses'];
   try {
-    if (opts.otlpHttp) {
-      httpReceiver = createServer({ requestTimeout: 60_000 }, createOtlpHttpHandler({ sink, maxBody: opts.maxBody, budget, cors: opts.cors, authorize: (req) => token.bearer(req.headers.authorization), retryAfterSeconds: 1, jsonParser }));
-      addresses.otlpHttp = await listen(httpReceiver, opts.otlpHttp, 'OTLP/HTTP');
-    }
-    if (opts.otlpGrpc) {
-      grpc = await startOtlpGrpcServer({ host: opts.otlpGrpc.host, port: opts.otlpGrpc.port, sink, maxBody: opts.maxBody, authorize: (md) => token.matches(bearerFromMetadata(md)) });
-      addresses.otlpGrpc = hostPort(opts.otlpGrpc.host, grpc.port);
-    }
-    api = createServer(createApiHandler({ store, live, metrics, token, settings: { skewAdjust: opts.skewAdjust, outliers: opts.outliers, top: opts.top }, hosts: hostPolicy(opts.api.host, opts.allowedHosts ?? []) }));
-    addresses.api = await listen(api, opts.api, 'query API');
+    receivers = await startReceivers({ ...(opts.otlpHttp ? { otlpHttp: opts.otlpHttp } : {}), ...(opts.otlpGrpc ? { otlpGrpc: opts.otlpGrpc } : {}), sink, token, maxBody: opts.maxBody, cors: opts.cors });
+    api = createServer(createApiHandler({ query: localQuery(live, store, { skewAdjust: opts.skewAdjust, outliers: opts.outliers, top: opts.top }), metrics, token, settings: { skewAdjust: opts.skewAdjust, outliers: opts.outliers, top: opts.top }, hosts: hostPolicy(opts.api.host, opts.allowedHosts ?? []) }));
+    addresses = { ...receivers.addresses, api: await listen(api, opts.api, 'query API') };
   } catch (e) {
-    httpReceiver?.close();
+    await receivers?.close();
     api?.close();
-    await grpc?.close();
-    await jsonParser.close();
     live.stop();
     await stopCheckpointer();
     store.close(opts.log);
@@ -167,8 +150,7 @@ export async function startServe(opts: ServeOptions): Promise<RunningServer> {
         clearInterval(retentionTimer);
         // Receivers first: they stop accepting and answer what is in flight (each answer waits
         // for its commit), then the queue is committed and the store closed.
-        await Promise.all([httpReceiver && closeHttp(httpReceiver), grpc?.close()]);
-        await jsonParser.close();
+        await receivers?.close();
         ingest.close();
         await forwarder?.drain(5_000);
         if (api) await closeHttp(api);
@@ -181,28 +163,4 @@ export async function startServe(opts: ServeOptions): Promise<RunningServer> {
   };
 }
 
-function listen(s: Server, l: Listen, what: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const onError = (e: NodeJS.ErrnoException): void => reject(new ListenError(`cannot listen for ${what} on ${hostPort(l.host, l.port)}: ${e.code === 'EADDRINUSE' ? 'the port is in use' : e.message}`));
-    s.once('error', onError);
-    s.listen(l.port, l.host, () => {
-      s.off('error', onError);
-      resolve(hostPort(l.host, (s.address() as AddressInfo).port));
-    });
-  });
-}
-
-export class ListenError extends Error {}
-
-function closeHttp(s: Server): Promise<void> {
-  return new Promise((resolve) => {
-    s.close(() => resolve());
-    s.closeIdleConnections();
-    // Keep-alive clients that never go idle are cut after a grace period.
-    setTimeout(() => s.closeAllConnections(), 5_000).unref();
-  });
-}
-
-function hostPort(host: string, port: number): string {
-  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
-}
+export { ListenError };

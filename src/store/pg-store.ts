@@ -1,15 +1,8 @@
 // The shared span store of `cpath serve --cluster` (issue 11): PostgreSQL 15 through `pg`.
-// Analysers write the spans they consume from JetStream and the summaries of the traces they
-// analyse; `cpath analyze --store postgres://...` reads the spans back.
+// Analysers write the spans they consume from JetStream and the analyses of the traces they
+// own; the API role and `cpath analyze --store postgres://...` read them back. The tables are in
+// pg-schema.ts.
 //
-// Everything lives in schema `cpath` of the database the URL names:
-//   spans     (trace_id, span_id) bytea primary key: a resend (an exporter's retry, a JetStream
-//             redelivery) is ignored by ON CONFLICT DO NOTHING
-//   traces    one row per trace: time bounds, when its last batch arrived, `dirty` (spans arrived
-//             after the last analysis) and the latest summary (endpoint, duration, components)
-//   resources one row per distinct resource, keyed by a hash of its attributes, so every writer
-//             computes the id itself (no round trip, no id sequence shared between nodes)
-//   meta      the schema version
 // Bulk writes: COPY (pg-copy-streams) into a temporary table, then one INSERT ... SELECT ... ON
 // CONFLICT DO NOTHING. Measured in CPU time (client + server) on 100k spans, it took 1.2x less
 // than INSERT ... SELECT FROM unnest(one array per column) and 3.8x less than multi-row VALUES
@@ -19,18 +12,24 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import type { StoredTrace } from './span-store.js';
+import type { StoredTrace, TraceCursor, TraceListEntry, TraceQuery, UnanalysableTrace } from './span-store.js';
 import { KINDS, STATUSES, StoreError, decodeAttributes, decodeLinks, encodeAttributes } from './span-store.js';
-import type { ResourceInfo, ResourceInterner, SpanInput, SpanLinkRef } from '../model/span.js';
+import type { Attributes, ResourceInfo, ResourceInterner, SpanInput, SpanLinkRef } from '../model/span.js';
 import type { ImportContext } from '../../collectors/format.js';
 import { redactUrl } from './store-url.js';
+import { checkVersion, createSchema, pgMessage } from './pg-schema.js';
+import { partitionOf } from '../model/partition.js';
+import { componentKey, type ComponentTime, type TraceSummary } from '../../analysis/endpoints.js';
+import type { DiagnosticEntry } from '../model/diagnostics.js';
 
-const SCHEMA_VERSION = 1;
+export { pgMessage };
+
 /** Spans per COPY into the staging table (and INSERT from it): bounds the staging table. */
 const WRITE_CHUNK = 10_000;
 /** Spans per read query (keyset pages in (trace_id, span_id) order). */
 const READ_PAGE = 10_000;
 const MAX_NS = 9223372036854775807n;
+const DAY_NS = 86_400_000_000_000n;
 
 /** What one `append` did. */
 export interface PgAppendResult {
@@ -40,10 +39,33 @@ export interface PgAppendResult {
   readonly traces: readonly string[];
 }
 
+/** One trace's analysis as an analyser saves it, with the version of the trace row it read. */
+export type PgAnalysis = { readonly version: bigint; readonly problems: readonly DiagnosticEntry[] } & (
+  | { readonly kind: 'analysed'; readonly trace: StoredTrace }
+  | { readonly kind: 'unanalysable'; readonly trace: UnanalysableTrace }
+);
+
+/** What the API role learns from `changesSince`. */
+export type PgChange =
+  | {
+      readonly kind: 'analysed';
+      readonly traceId: string;
+      readonly seq: bigint;
+      readonly summary: TraceSummary;
+      /** This trace's own problems (summed over traces by the API's diagnostics). */
+      readonly problems: readonly DiagnosticEntry[];
+    }
+  | { readonly kind: 'unanalysable'; readonly traceId: string; readonly seq: bigint; readonly problems: readonly DiagnosticEntry[] }
+  | { readonly kind: 'deleted'; readonly traceId: string; readonly seq: bigint };
+
+const SPAN_COLUMNS = 's.trace_id, s.span_id, s.parent_id, s.parent_ref, s.name, s.kind, s.start_ns, s.end_ns, s.status, s.status_msg, s.resource_id, s.attrs, s.links';
+
 export class PgStore {
   private readonly resourceIds = new WeakMap<ResourceInfo, string>();
   /** Resource ids known to be stored by this process. */
   private readonly storedResources = new Set<string>();
+  /** Resources read back, by id. */
+  private readonly resourcesRead = new Map<string, Attributes>();
 
   private constructor(
     private readonly pool: pg.Pool,
@@ -86,10 +108,12 @@ export class PgStore {
 
   /**
    * Stores a batch of spans in one transaction, with their resources and trace rows (time
-   * bounds widened, `last_seen_ns = receivedNs`, dirty). Resends are ignored. Rows are written
-   * in key order, so two writers touching the same traces cannot deadlock.
+   * bounds widened, `last_seen_ns = receivedNs`, version bumped, dirty) and the partition's
+   * counts. Resends are ignored. Rows are written in key order, so two writers touching the same
+   * traces cannot deadlock. `partitions`: P of the span stream (each trace row records its
+   * partition, so that the partition's next owner finds its unanalysed traces).
    */
-  async append(spans: readonly SpanInput[], receivedNs: bigint): Promise<PgAppendResult> {
+  async append(spans: readonly SpanInput[], receivedNs: bigint, partitions = 1): Promise<PgAppendResult> {
     const sorted = [...spans].sort((a, b) => (a.traceId < b.traceId ? -1 : a.traceId > b.traceId ? 1 : a.spanId < b.spanId ? -1 : a.spanId > b.spanId ? 1 : 0));
     const newResources = new Map<string, string>();
     const perTrace = new Map<string, { first: bigint; last: bigint }>();
@@ -113,41 +137,149 @@ export class PgStore {
           'hex',
         ]);
       }
-      for (let i = 0; i < sorted.length; i += WRITE_CHUNK) added += await insertSpans(c, sorted.slice(i, i + WRITE_CHUNK), (r) => this.resourceId(r));
+      const addedPer = new Map<string, number>();
+      for (let i = 0; i < sorted.length; i += WRITE_CHUNK) added += await insertSpans(c, sorted.slice(i, i + WRITE_CHUNK), (r) => this.resourceId(r), addedPer);
       const ids = [...perTrace.keys()];
-      await c.query(
-        `INSERT INTO cpath.traces (trace_id, first_start_ns, last_end_ns, last_seen_ns, dirty)
-         SELECT decode(t, 'hex'), f, l, $4, true FROM unnest($1::text[], $2::int8[], $3::int8[]) AS u(t, f, l)
-         ON CONFLICT (trace_id) DO UPDATE SET
-           first_start_ns = LEAST(cpath.traces.first_start_ns, EXCLUDED.first_start_ns),
-           last_end_ns = GREATEST(cpath.traces.last_end_ns, EXCLUDED.last_end_ns),
-           last_seen_ns = EXCLUDED.last_seen_ns, dirty = true`,
-        [ids, ids.map((t) => perTrace.get(t)?.first), ids.map((t) => perTrace.get(t)?.last), receivedNs],
+      const parts = ids.map((t) => partitionOf(t, partitions));
+      const created = await c.query<{ p: number; n: string }>(
+        `WITH up AS (
+           INSERT INTO cpath.traces (trace_id, partition, first_start_ns, last_end_ns, last_seen_ns, version, dirty)
+           SELECT decode(t, 'hex'), p, f, l, $5, 1, true FROM unnest($1::text[], $2::int8[], $3::int8[], $4::int4[]) AS u(t, f, l, p)
+           ON CONFLICT (trace_id) DO UPDATE SET
+             first_start_ns = LEAST(cpath.traces.first_start_ns, EXCLUDED.first_start_ns),
+             last_end_ns = GREATEST(cpath.traces.last_end_ns, EXCLUDED.last_end_ns),
+             last_seen_ns = EXCLUDED.last_seen_ns, version = cpath.traces.version + 1, dirty = true
+           RETURNING partition, (xmax = 0) AS fresh)
+         SELECT partition AS p, count(*) AS n FROM up WHERE fresh GROUP BY partition`,
+        [ids, ids.map((t) => perTrace.get(t)?.first), ids.map((t) => perTrace.get(t)?.last), parts, receivedNs],
       );
+      // Counts per partition: new traces from the upsert, new spans split by partition.
+      const spansPer = new Map<number, number>();
+      for (const [t, n] of addedPer) {
+        const p = partitionOf(t, partitions);
+        spansPer.set(p, (spansPer.get(p) ?? 0) + n);
+      }
+      const tracesPer = new Map(created.rows.map((r) => [r.p, Number(r.n)]));
+      const touched = [...new Set([...spansPer.keys(), ...tracesPer.keys()])].sort((a, b) => a - b);
+      if (touched.length > 0) {
+        await c.query(
+          `INSERT INTO cpath.counts (partition, spans, traces) SELECT * FROM unnest($1::int4[], $2::int8[], $3::int8[])
+           ON CONFLICT (partition) DO UPDATE SET spans = cpath.counts.spans + EXCLUDED.spans, traces = cpath.counts.traces + EXCLUDED.traces`,
+          [touched, touched.map((p) => spansPer.get(p) ?? 0), touched.map((p) => tracesPer.get(p) ?? 0)],
+        );
+      }
     });
     for (const id of newResources.keys()) this.storedResources.add(id);
     return { spansAdded: added, traces: [...perTrace.keys()] };
   }
 
-  /** Records the latest analysis of each trace; they are clean until more spans arrive. */
-  async saveSummaries(traces: readonly StoredTrace[]): Promise<void> {
-    if (traces.length === 0) return;
-    const list = [...traces].sort((a, b) => (a.summary.traceId < b.summary.traceId ? -1 : 1));
+  /**
+   * Records the latest analysis of each trace. A trace is clean afterwards only if no batch
+   * touched it since the analysis read it (its version is unchanged); else it stays dirty and
+   * is analysed again. Each row gets a new change_seq and this transaction's id, which the API
+   * role follows.
+   */
+  async saveAnalyses(list: readonly PgAnalysis[]): Promise<void> {
+    if (list.length === 0) return;
+    const sorted = [...list].sort((a, b) => (analysedId(a) < analysedId(b) ? -1 : 1));
+    const row = (a: PgAnalysis): { service: string; operation: string; startNs: bigint; durationNs: number; components: string | undefined } =>
+      a.kind === 'analysed'
+        ? { ...a.trace.summary, components: JSON.stringify([...a.trace.summary.components.values()].map((c) => [c.service, c.operation, c.ns, c.errors])) }
+        : { ...a.trace, components: undefined };
+    const rows = sorted.map(row);
     await this.pool.query(
-      `UPDATE cpath.traces t SET dirty = false, service = u.s, operation = u.o, start_ns = u.st, duration_ns = u.d, spans = u.n, errors = u.e, components = u.c::jsonb
-       FROM unnest($1::text[], $2::text[], $3::text[], $4::int8[], $5::int8[], $6::int4[], $7::int4[], $8::text[]) AS u(id, s, o, st, d, n, e, c)
+      `UPDATE cpath.traces t SET dirty = (t.version <> u.v), analysed = u.a, service = u.s, operation = u.o, start_ns = u.st, duration_ns = u.d,
+         spans = u.n, errors = u.e, components = u.c::jsonb, problems = u.p::jsonb, change_seq = nextval('cpath.change_seq'), change_xid = pg_current_xact_id()
+       FROM unnest($1::text[], $2::int8[], $3::bool[], $4::text[], $5::text[], $6::int8[], $7::int8[], $8::int4[], $9::int4[], $10::text[], $11::text[]) AS u(id, v, a, s, o, st, d, n, e, c, p)
        WHERE t.trace_id = decode(u.id, 'hex')`,
       [
-        list.map((t) => t.summary.traceId),
-        list.map((t) => t.summary.service),
-        list.map((t) => t.summary.operation),
-        list.map((t) => t.summary.startNs),
-        list.map((t) => Math.round(t.summary.durationNs)),
-        list.map((t) => t.spans),
-        list.map((t) => t.errors),
-        list.map((t) => JSON.stringify([...t.summary.components.values()].map((c) => [c.service, c.operation, c.ns, c.errors]))),
+        sorted.map(analysedId),
+        sorted.map((a) => a.version),
+        sorted.map((a) => a.kind === 'analysed'),
+        rows.map((r) => r.service),
+        rows.map((r) => r.operation),
+        rows.map((r) => r.startNs),
+        rows.map((r) => Math.round(r.durationNs)),
+        sorted.map((a) => a.trace.spans),
+        sorted.map((a) => a.trace.errors),
+        rows.map((r) => r.components ?? null),
+        sorted.map((a) => (a.problems.length > 0 ? JSON.stringify(a.problems) : null)),
       ],
     );
+  }
+
+  /** Traces of these partitions with spans newer than their analysis (a new owner analyses them). */
+  async dirtyTraces(partitions: readonly number[]): Promise<string[]> {
+    const r = await this.pool.query<{ t: string }>("SELECT encode(trace_id, 'hex') AS t FROM cpath.traces WHERE dirty AND partition = ANY($1::int4[])", [partitions]);
+    return r.rows.map((x) => x.t);
+  }
+
+  /**
+   * One trace's spans and the version of its row, read in that order: a batch committed in
+   * between makes the version seen older than the spans read, so the trace stays dirty (never
+   * the other way round).
+   */
+  async traceSpans(traceId: string, resources: ResourceInterner): Promise<{ version: bigint; spans: SpanInput[] }> {
+    const v = await this.pool.query<{ version: string }>("SELECT version FROM cpath.traces WHERE trace_id = decode($1, 'hex')", [traceId]);
+    const version = BigInt(v.rows[0]?.version ?? 0);
+    const r = await this.pool.query<SpanRow>(`SELECT ${SPAN_COLUMNS} FROM cpath.spans s WHERE s.trace_id = decode($1, 'hex') ORDER BY s.span_id`, [traceId]);
+    const spans: SpanInput[] = [];
+    for (const row of r.rows) spans.push(toSpan(row, await this.resource(row.resource_id, resources), resources, this.url));
+    return { version, spans };
+  }
+
+  /** The resource of a stored id, read once per process. */
+  private async resource(id: Buffer, resources: ResourceInterner): Promise<ResourceInfo> {
+    const hex = id.toString('hex');
+    const hit = this.resourcesRead.get(hex);
+    if (hit !== undefined) return resources.intern(hit);
+    const r = await this.pool.query<{ attrs: string }>('SELECT attrs FROM cpath.resources WHERE id = $1', [id]);
+    const text = r.rows[0]?.attrs;
+    if (text === undefined) throw new StoreError(`${this.url}: a span names resource ${hex}, which is not stored`);
+    const attrs = decodeAttributes(text);
+    this.resourcesRead.set(hex, attrs);
+    return resources.intern(attrs);
+  }
+
+  /**
+   * Folds start-time granularities into the shared table (the smallest seen wins: 0 < 1 µs <
+   * 1 ms), and returns every resource's, so that each analyser and the API see the same.
+   */
+  async mergeGranularity(seen: ReadonlyMap<ResourceInfo, number>, resources: ResourceInterner): Promise<Map<ResourceInfo, number>> {
+    const ids = [...seen.keys()].map((r) => this.resourceId(r));
+    if (ids.length > 0) {
+      await this.pool.query(
+        "UPDATE cpath.resources r SET granularity = LEAST(COALESCE(r.granularity, u.g), u.g) FROM unnest($1::text[], $2::int4[]) AS u(i, g) WHERE r.id = decode(u.i, 'hex') AND (r.granularity IS NULL OR r.granularity > u.g)",
+        [ids, [...seen.values()]],
+      );
+    }
+    const out = new Map<ResourceInfo, number>();
+    const r = await this.pool.query<{ attrs: string; granularity: number }>('SELECT attrs, granularity FROM cpath.resources WHERE granularity IS NOT NULL');
+    for (const row of r.rows) out.set(resources.intern(decodeAttributes(row.attrs)), row.granularity);
+    return out;
+  }
+
+  /**
+   * Analyses changed and traces deleted since `fromXid` (every transaction with a smaller id had
+   * ended when the previous call read), and the next `fromXid`: the oldest transaction still
+   * running now. A change may come twice; `seq` orders the changes of one trace.
+   */
+  async changesSince(fromXid: string | undefined, resources: ResourceInterner): Promise<{ nextXid: string; changes: PgChange[] }> {
+    return this.transactionRR(async (c) => {
+      const x = await c.query<{ x: string }>('SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS x');
+      const nextXid = x.rows[0]?.x ?? '0';
+      const from = fromXid ?? '0';
+      const rows = await c.query<ChangeRow>(
+        `SELECT encode(trace_id, 'hex') AS t, change_seq AS seq, analysed, service, operation, start_ns, duration_ns, spans, errors, components::text AS components, problems::text AS problems
+         FROM cpath.traces WHERE change_xid >= $1::xid8`,
+        [from],
+      );
+      const dels = await c.query<{ t: string; seq: string }>("SELECT encode(trace_id, 'hex') AS t, change_seq AS seq FROM cpath.deletions WHERE change_xid >= $1::xid8", [from]);
+      const changes: PgChange[] = rows.rows.map((r) => toChange(r, resources));
+      for (const d of dels.rows) changes.push({ kind: 'deleted', traceId: d.t, seq: BigInt(d.seq) });
+      changes.sort((a, b) => (a.seq < b.seq ? -1 : a.seq > b.seq ? 1 : 0));
+      return { nextXid, changes };
+    });
   }
 
   /** Counts, for tests and /metrics. */
@@ -157,6 +289,107 @@ export class PgStore {
     );
     const row = r.rows[0];
     return { spans: Number(row?.spans ?? 0), traces: Number(row?.traces ?? 0), dirty: Number(row?.dirty ?? 0) };
+  }
+
+  /** Spans and traces stored, from the per-partition counts (no table scan). */
+  async storedCounts(): Promise<{ spans: number; traces: number }> {
+    const r = await this.pool.query<{ spans: string | null; traces: string | null }>('SELECT sum(spans) AS spans, sum(traces) AS traces FROM cpath.counts');
+    return { spans: Number(r.rows[0]?.spans ?? 0), traces: Number(r.rows[0]?.traces ?? 0) };
+  }
+
+  /** Analysed traces, newest first, for `GET /api/traces` (the SQLite store's listTraces, in SQL). */
+  async listTraces(q: TraceQuery): Promise<{ traces: TraceListEntry[]; next?: TraceCursor }> {
+    const where: string[] = ['service IS NOT NULL'];
+    const args: (string | bigint | number)[] = [];
+    const arg = (v: string | bigint | number): string => `$${args.push(v)}`;
+    if (q.service !== undefined) where.push(`service = ${arg(q.service)}`);
+    if (q.operation !== undefined) where.push(`operation = ${arg(q.operation)}`);
+    if (q.minDurationNs !== undefined) where.push(`duration_ns >= ${arg(BigInt(Math.ceil(q.minDurationNs)))}`);
+    if (q.maxDurationNs !== undefined) where.push(`duration_ns <= ${arg(BigInt(Math.floor(q.maxDurationNs)))}`);
+    if (q.sinceNs !== undefined) where.push(`start_ns >= ${arg(q.sinceNs)}`);
+    if (q.untilNs !== undefined) where.push(`start_ns < ${arg(q.untilNs)}`);
+    if (q.cursor) where.push(`(start_ns, trace_id) < (${arg(q.cursor.startNs)}, decode(${arg(q.cursor.traceId)}, 'hex'))`);
+    const r = await this.pool.query<ListRow>(
+      `SELECT encode(trace_id, 'hex') AS t, service, operation, start_ns, duration_ns, spans, errors, problems::text AS problems, analysed
+       FROM cpath.traces WHERE ${where.join(' AND ')} ORDER BY start_ns DESC, trace_id DESC LIMIT ${arg(q.limit + 1)}`,
+      args,
+    );
+    const page = r.rows.slice(0, q.limit);
+    const last = page[page.length - 1];
+    const traces = page.map((row): TraceListEntry => ({
+      traceId: row.t,
+      service: row.service,
+      operation: row.operation,
+      startUnixNano: row.start_ns,
+      durationNs: Number(row.duration_ns),
+      spans: row.spans,
+      errors: row.errors,
+      ...(row.analysed === false ? { diagnostics: parseProblems(row.problems) } : {}),
+    }));
+    return { traces, ...(r.rows.length > q.limit && last ? { next: { startNs: BigInt(last.start_ns), traceId: last.t } } : {}) };
+  }
+
+  /** Up to `limit` trace ids whose last batch arrived before `cutoffNs` (or simply the oldest), oldest first. */
+  async oldestTraces(limit: number, cutoffNs?: bigint): Promise<string[]> {
+    const r = await this.pool.query<{ t: string }>(
+      `SELECT encode(trace_id, 'hex') AS t FROM cpath.traces ${cutoffNs !== undefined ? 'WHERE last_seen_ns < $2' : ''} ORDER BY last_seen_ns LIMIT $1`,
+      cutoffNs !== undefined ? [limit, cutoffNs] : [limit],
+    );
+    return r.rows.map((x) => x.t);
+  }
+
+  /**
+   * Deletes whole traces (retention) in one transaction, keeps the counts, and logs each
+   * deletion for the API role. Returns the traces deleted.
+   */
+  async deleteTraces(ids: readonly string[], partitions: number, nowNs: bigint): Promise<number> {
+    const sorted = [...ids].sort();
+    return this.transaction(async (c) => {
+      const spans = await c.query<{ t: string; n: string }>(
+        "WITH d AS (DELETE FROM cpath.spans WHERE trace_id = ANY(SELECT decode(x, 'hex') FROM unnest($1::text[]) AS x) RETURNING trace_id) SELECT encode(trace_id, 'hex') AS t, count(*) AS n FROM d GROUP BY trace_id",
+        [sorted],
+      );
+      const gone = await c.query<{ t: string }>(
+        "DELETE FROM cpath.traces WHERE trace_id = ANY(SELECT decode(x, 'hex') FROM unnest($1::text[]) AS x) RETURNING encode(trace_id, 'hex') AS t",
+        [sorted],
+      );
+      await c.query(
+        "INSERT INTO cpath.deletions (trace_id, change_seq, change_xid, at_ns) SELECT decode(x, 'hex'), nextval('cpath.change_seq'), pg_current_xact_id(), $2 FROM unnest($1::text[]) AS x",
+        [gone.rows.map((r) => r.t), nowNs],
+      );
+      const per = new Map<number, { spans: number; traces: number }>();
+      const at = (t: string): { spans: number; traces: number } => {
+        const p = partitionOf(t, partitions);
+        let e = per.get(p);
+        if (e === undefined) per.set(p, (e = { spans: 0, traces: 0 }));
+        return e;
+      };
+      for (const r of spans.rows) at(r.t).spans += Number(r.n);
+      for (const r of gone.rows) at(r.t).traces++;
+      const ps = [...per.keys()].sort((a, b) => a - b);
+      if (ps.length > 0) {
+        await c.query('UPDATE cpath.counts k SET spans = k.spans - u.s, traces = k.traces - u.t FROM unnest($1::int4[], $2::int8[], $3::int8[]) AS u(p, s, t) WHERE k.partition = u.p', [
+          ps,
+          ps.map((p) => per.get(p)?.spans ?? 0),
+          ps.map((p) => per.get(p)?.traces ?? 0),
+        ]);
+      }
+      // An API node follows changes every second: a deletion a day old has been seen by every one running.
+      await c.query('DELETE FROM cpath.deletions WHERE at_ns < $1', [nowNs - DAY_NS]);
+      return gone.rows.length;
+    });
+  }
+
+  /**
+   * Bytes the store's live rows take, the measure --max-store limits: each table's size with its
+   * indexes, times its share of live rows (deleted rows' space is reused, not given back).
+   */
+  async usedBytes(): Promise<number> {
+    const r = await this.pool.query<{ n: string }>(
+      `SELECT sum(pg_total_relation_size(s.relid) * CASE WHEN s.n_live_tup + s.n_dead_tup = 0 THEN 1 ELSE s.n_live_tup::float8 / (s.n_live_tup + s.n_dead_tup) END) AS n
+       FROM pg_stat_user_tables s WHERE s.schemaname = 'cpath'`,
+    );
+    return Number(r.rows[0]?.n ?? 0);
   }
 
   /**
@@ -170,7 +403,7 @@ export class PgStore {
     let after: [Buffer, Buffer] | undefined;
     for (;;) {
       const page = await this.pool.query<SpanRow>(
-        `SELECT s.trace_id, s.span_id, s.parent_id, s.parent_ref, s.name, s.kind, s.start_ns, s.end_ns, s.status, s.status_msg, s.resource_id, s.attrs, s.links
+        `SELECT ${SPAN_COLUMNS}
          FROM cpath.spans s JOIN cpath.traces t ON t.trace_id = s.trace_id
          WHERE t.last_end_ns >= $1 AND t.first_start_ns < $2 ${after ? 'AND (s.trace_id, s.span_id) > ($4, $5)' : ''}
          ORDER BY s.trace_id, s.span_id LIMIT $3`,
@@ -187,6 +420,11 @@ export class PgStore {
     }
   }
 
+  /** Several reads that see one snapshot. */
+  private transactionRR<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+    return this.transaction(fn, 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+  }
+
   private resourceId(r: ResourceInfo): string {
     const hit = this.resourceIds.get(r);
     if (hit !== undefined) return hit;
@@ -200,10 +438,10 @@ export class PgStore {
     return id;
   }
 
-  private async transaction<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+  private async transaction<T>(fn: (c: pg.PoolClient) => Promise<T>, begin = 'BEGIN'): Promise<T> {
     const c = await this.pool.connect();
     try {
-      await c.query('BEGIN');
+      await c.query(begin);
       const out = await fn(c);
       await c.query('COMMIT');
       return out;
@@ -273,9 +511,9 @@ function toSpan(r: SpanRow, resource: ResourceInfo, resources: ResourceInterner,
 
 /**
  * Spans (sorted by key) into cpath.spans: COPY into a temporary table, then one INSERT ... SELECT
- * that skips resends (COPY alone cannot). Returns the rows inserted.
+ * that skips resends (COPY alone cannot). Returns the rows inserted; adds them per trace to `addedPer`.
  */
-async function insertSpans(c: pg.PoolClient, spans: readonly SpanInput[], resourceId: (r: ResourceInfo) => string): Promise<number> {
+async function insertSpans(c: pg.PoolClient, spans: readonly SpanInput[], resourceId: (r: ResourceInfo) => string, addedPer: Map<string, number>): Promise<number> {
   // One staging table per connection, emptied at every commit (not dropped: creating a table per
   // transaction would churn the catalog at the rate of commits).
   await c.query('CREATE TEMP TABLE IF NOT EXISTS cpath_stage (LIKE cpath.spans) ON COMMIT DELETE ROWS');
@@ -291,9 +529,18 @@ async function insertSpans(c: pg.PoolClient, spans: readonly SpanInput[], resour
     if (buf !== '') yield buf;
   };
   await pipeline(Readable.from(chunks()), c.query(copyFrom('COPY cpath_stage FROM STDIN')));
-  const r = await c.query('INSERT INTO cpath.spans SELECT * FROM cpath_stage ON CONFLICT (trace_id, span_id) DO NOTHING');
+  // Spans stored now, per trace (resends excluded): the partition counts.
+  const r = await c.query<{ t: string; n: string }>(
+    "WITH ins AS (INSERT INTO cpath.spans SELECT * FROM cpath_stage ON CONFLICT (trace_id, span_id) DO NOTHING RETURNING trace_id) SELECT encode(trace_id, 'hex') AS t, count(*) AS n FROM ins GROUP BY trace_id",
+  );
   await c.query('TRUNCATE cpath_stage');
-  return r.rowCount ?? 0;
+  let added = 0;
+  for (const row of r.rows) {
+    const n = Number(row.n);
+    addedPer.set(row.t, (addedPer.get(row.t) ?? 0) + n);
+    added += n;
+  }
+  return added;
 }
 
 /**
@@ -311,56 +558,67 @@ function copyText(t: string): string {
   return /[\\\t\n\r\0]/.test(t) ? t.replace(/\\/g, '\\\\').replace(/\t/g, '\\t').replace(/\n/g, '\\n').replace(/\r/g, '\\r').replace(/\0/g, '\uFFFD') : t;
 }
 
-export const PG_SCHEMA = `
-  CREATE SCHEMA IF NOT EXISTS cpath;
-  CREATE TABLE IF NOT EXISTS cpath.meta (key text PRIMARY KEY, value text NOT NULL);
-  CREATE TABLE IF NOT EXISTS cpath.resources (id bytea PRIMARY KEY, attrs text NOT NULL);
-  CREATE TABLE IF NOT EXISTS cpath.spans (
-    trace_id bytea NOT NULL, span_id bytea NOT NULL, parent_id bytea, parent_ref int2 NOT NULL,
-    name text NOT NULL, kind int2 NOT NULL, start_ns int8 NOT NULL, end_ns int8 NOT NULL,
-    status int2 NOT NULL, status_msg text, resource_id bytea NOT NULL, attrs text, links text,
-    PRIMARY KEY (trace_id, span_id)
-  );
-  CREATE TABLE IF NOT EXISTS cpath.traces (
-    trace_id bytea PRIMARY KEY, first_start_ns int8 NOT NULL, last_end_ns int8 NOT NULL,
-    last_seen_ns int8 NOT NULL, dirty boolean NOT NULL,
-    service text, operation text, start_ns int8, duration_ns int8, spans int4, errors int4, components jsonb
-  );
-  CREATE INDEX IF NOT EXISTS traces_start ON cpath.traces (start_ns);
-  CREATE INDEX IF NOT EXISTS traces_seen ON cpath.traces (last_seen_ns);
-  CREATE INDEX IF NOT EXISTS traces_dirty ON cpath.traces (trace_id) WHERE dirty;
-`;
+interface ListRow {
+  t: string;
+  service: string;
+  operation: string;
+  start_ns: string;
+  duration_ns: string;
+  spans: number;
+  errors: number;
+  problems: string | null;
+  analysed: boolean | null;
+}
 
-async function createSchema(c: pg.PoolClient, shown: string): Promise<void> {
+interface ChangeRow extends Omit<ListRow, 't'> {
+  t: string;
+  seq: string;
+  components: string | null;
+}
+
+function toChange(r: ChangeRow, resources: ResourceInterner): PgChange {
+  const traceId = resources.string(r.t);
+  const seq = BigInt(r.seq);
+  const problems = parseProblems(r.problems);
+  if (r.analysed !== true) return { kind: 'unanalysable', traceId, seq, problems };
+  const components = new Map<string, ComponentTime>();
+  for (const c of parseJsonArray(r.components)) {
+    if (!Array.isArray(c)) continue;
+    const [service, operation, ns, errors] = c as unknown[];
+    if (typeof service !== 'string' || typeof operation !== 'string' || typeof ns !== 'number' || typeof errors !== 'number') continue;
+    components.set(componentKey(service, operation), { service: resources.string(service), operation: resources.string(operation), ns, errors });
+  }
+  return {
+    kind: 'analysed',
+    traceId,
+    seq,
+    summary: { traceId, service: resources.string(r.service), operation: resources.string(r.operation), startNs: BigInt(r.start_ns), durationNs: Number(r.duration_ns), components },
+    problems,
+  };
+}
+
+function parseJsonArray(text: string | null): unknown[] {
+  if (text === null) return [];
   try {
-    await c.query('BEGIN');
-    // Nodes starting together: one creates, the others wait here and find it done.
-    await c.query("SELECT pg_advisory_xact_lock(hashtext('cpath schema'))");
-    await c.query(PG_SCHEMA);
-    await c.query("INSERT INTO cpath.meta (key, value) VALUES ('schema_version', $1) ON CONFLICT (key) DO NOTHING", [String(SCHEMA_VERSION)]);
-    await c.query('COMMIT');
-  } catch (e) {
-    await c.query('ROLLBACK').catch(() => undefined);
-    throw new StoreError(`cannot create the cpath schema in PostgreSQL at ${shown}: ${pgMessage(e)}`);
+    const v: unknown = JSON.parse(text);
+    return Array.isArray(v) ? v : [];
+  } catch {
+    return [];
   }
 }
 
-async function checkVersion(c: pg.PoolClient, shown: string): Promise<void> {
-  let version: string | undefined;
-  try {
-    const r = await c.query<{ value: string }>("SELECT value FROM cpath.meta WHERE key = 'schema_version'");
-    version = r.rows[0]?.value;
-  } catch (e) {
-    if (typeof e === 'object' && e !== null && 'code' in e && e.code === '42P01') throw new StoreError(`PostgreSQL at ${shown} holds no cpath store (no table cpath.meta)`);
-    throw new StoreError(`PostgreSQL at ${shown}: ${pgMessage(e)}`);
+/** Problems as saved (DiagnosticEntry objects, written by this code); anything else is left out. */
+function parseProblems(text: string | null): DiagnosticEntry[] {
+  const out: DiagnosticEntry[] = [];
+  for (const e of parseJsonArray(text)) {
+    if (typeof e !== 'object' || e === null) continue;
+    const { code, severity, count, message, example } = e as Record<string, unknown>;
+    if (typeof code !== 'string' || typeof severity !== 'string' || typeof count !== 'number' || typeof message !== 'string') continue;
+    out.push({ ...(e as DiagnosticEntry), ...(typeof example === 'string' ? { example } : {}) });
   }
-  if (version !== String(SCHEMA_VERSION)) throw new StoreError(`PostgreSQL at ${shown}: cpath store schema version ${version ?? 'missing'}, this cpath reads version ${SCHEMA_VERSION}`);
+  return out;
 }
 
-/** A driver or server error as one line (pg's AggregateError for "every address refused" has an empty message). */
-export function pgMessage(e: unknown): string {
-  if (e instanceof AggregateError && e.errors.length > 0) return pgMessage(e.errors[0]);
-  const code = typeof e === 'object' && e !== null && 'code' in e && typeof e.code === 'string' ? e.code : undefined;
-  const msg = e instanceof Error ? e.message : String(e);
-  return (msg !== '' ? msg : (code ?? 'unknown error')).split('\n')[0] ?? '';
+function analysedId(a: PgAnalysis): string {
+  return a.kind === 'analysed' ? a.trace.summary.traceId : a.trace.traceId;
 }

@@ -1,0 +1,240 @@
+// The analyser role: holds leases on partitions (leases.ts), consumes them (partition-consumer.ts)
+// and analyses each trace once no span of it arrived for the idle window, as the single node
+// does, from the spans committed to PostgreSQL. All spans of a trace are on one partition, so
+// one analyser sees a whole trace; a trace that gets late spans is dirty again and re-analysed.
+//
+// A partition just taken over may still have messages the previous owner fetched and never
+// acked: JetStream hands them out again only after the ack wait. Until then the partition's
+// traces are not analysed (they might be missing those spans): no trace is analysed from half
+// its spans, and none is lost.
+import { hostname } from 'node:os';
+import type { JetStreamClient, JetStreamManager, KV } from 'nats';
+import { addGranularity } from '../../analysis/granularity.js';
+import { traceOutline } from '../../analysis/trace-outline.js';
+import { analyzeTrace } from '../../analysis/trace-analysis.js';
+import { ComponentKeys, summarizeTrace } from '../../analysis/trace-summary.js';
+import { Diagnostics } from '../model/diagnostics.js';
+import { partitionOf } from '../model/partition.js';
+import { ResourceInterner, type ResourceInfo } from '../model/span.js';
+import { TraceSetBuilder } from '../model/trace-builder.js';
+import type { PgAnalysis, PgStore } from '../store/pg-store.js';
+import { PartitionLeases } from './leases.js';
+import { PartitionConsumer, durableName, ensureConsumer, type Committed } from './partition-consumer.js';
+
+export interface AnalyserOptions {
+  readonly stream: string;
+  readonly partitions: number;
+  /** Quiet time after a trace's last batch before it is analysed, ms. */
+  readonly idleMs: number;
+  readonly skewAdjust: boolean;
+  /** Lease time: a dead analyser's partitions move after at most this (plus the ack wait). */
+  readonly leaseTtlMs: number;
+  /** Traces waiting for analysis beyond which consumption pauses. */
+  readonly maxPendingTraces: number;
+  readonly nodeId?: string;
+  readonly log: (line: string) => void;
+}
+
+/** Traces analysed per store round trip. */
+const ANALYSIS_BATCH = 64;
+
+export class ClusterAnalyser {
+  readonly nodeId: string;
+  readonly resources = new ResourceInterner();
+  private readonly leases: PartitionLeases;
+  private readonly consumers = new Map<number, PartitionConsumer>();
+  /** Partitions whose traces may be analysed (nothing of the previous owner's left to redeliver). */
+  private readonly ready = new Set<number>();
+  /** Traces with unanalysed spans, by last batch time (ms), oldest first. */
+  private readonly open = new Map<string, number>();
+  private readonly granularity = new Map<ResourceInfo, number>();
+  /** Granularity per resource as the store had it at the last exchange. */
+  private shared = new Map<ResourceInfo, number>();
+  private readonly keys = new ComponentKeys();
+  private timer: NodeJS.Timeout | undefined;
+  private working = false;
+  private stopped = false;
+  /** Analyses saved (a re-analysed trace counts again). */
+  analysed = 0;
+  failures = 0;
+
+  constructor(
+    private readonly js: JetStreamClient,
+    private readonly jsm: JetStreamManager,
+    kv: KV,
+    private readonly store: PgStore,
+    private readonly o: AnalyserOptions,
+  ) {
+    this.nodeId = o.nodeId ?? `${hostname().replace(/[^A-Za-z0-9_-]/g, '_')}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+    this.leases = new PartitionLeases(kv, { partitions: o.partitions, nodeId: this.nodeId, ttlMs: o.leaseTtlMs, log: o.log }, { claimed: (p) => this.claimed(p), released: (p, why) => this.released(p, why) });
+  }
+
+  start(): void {
+    this.o.log(`analyser ${this.nodeId}: ${this.o.partitions} partitions, lease ${this.o.leaseTtlMs} ms`);
+    this.leases.start();
+  }
+
+  owned(): number[] {
+    return this.leases.owned();
+  }
+
+  get pending(): number {
+    return this.open.size;
+  }
+
+  get members(): number {
+    return this.leases.members;
+  }
+
+  /** Per owned partition: messages taken and not acked, and the last write time. */
+  consumerStats(): { partition: number; unacked: number; invalid: number; lastWriteMs: number }[] {
+    return [...this.consumers.values()].map((c) => ({ partition: c.partition, unacked: c.unacked, invalid: c.invalid, lastWriteMs: c.lastWriteMs }));
+  }
+
+  /** Messages waiting in JetStream per owned partition (consumer lag). */
+  async lag(): Promise<Map<number, number>> {
+    const out = new Map<number, number>();
+    for (const p of this.owned()) {
+      const info = await this.jsm.consumers.info(this.o.stream, durableName(p)).catch(() => undefined);
+      if (info) out.set(p, info.num_pending + info.num_ack_pending);
+    }
+    return out;
+  }
+
+  private claimed(p: number): void {
+    // Not awaited: the lease round must go on renewing.
+    void this.takeOver(p).catch((e: unknown) => this.o.log(`partition ${p}: cannot start consuming: ${e instanceof Error ? e.message : String(e)}`));
+  }
+
+  private async takeOver(p: number): Promise<void> {
+    await ensureConsumer(this.jsm, { stream: this.o.stream, partitions: this.o.partitions, ackWaitMs: this.o.leaseTtlMs, log: this.o.log }, p);
+    const info = await this.jsm.consumers.info(this.o.stream, durableName(p));
+    const c = new PartitionConsumer(p, this.js, this.store, this.resources, { stream: this.o.stream, partitions: this.o.partitions, ackWaitMs: this.o.leaseTtlMs, log: this.o.log }, (x) => this.committed(x), () => this.open.size >= this.o.maxPendingTraces);
+    this.consumers.set(p, c);
+    await c.start();
+    // The traces the previous owner left unanalysed.
+    const now = Date.now();
+    for (const id of await this.store.dirtyTraces([p])) this.touch(id, now);
+    if (info.num_ack_pending === 0) this.ready.add(p);
+    else {
+      this.o.log(`partition ${p}: ${info.num_ack_pending} messages of the previous owner not acknowledged; analysis waits for their redelivery (${this.o.leaseTtlMs} ms)`);
+      setTimeout(() => {
+        if (this.consumers.get(p) === c) this.ready.add(p);
+        this.schedule();
+      }, this.o.leaseTtlMs + 500).unref();
+    }
+    this.schedule();
+  }
+
+  private async released(p: number, why: string): Promise<void> {
+    this.ready.delete(p);
+    const c = this.consumers.get(p);
+    this.consumers.delete(p);
+    await c?.stop(why === 'lost' ? 0 : Math.floor(this.o.leaseTtlMs / 3));
+    // Its traces are the next owner's now (they stay dirty in the store).
+    for (const id of [...this.open.keys()]) if (partitionOf(id, this.o.partitions) === p) this.open.delete(id);
+  }
+
+  private committed(c: Committed): void {
+    const now = Date.now();
+    for (const id of c.traces) this.touch(id, now);
+    this.schedule();
+  }
+
+  private touch(id: string, now: number): void {
+    this.open.delete(id);
+    this.open.set(id, now);
+  }
+
+  private schedule(): void {
+    if (this.stopped || this.timer || this.working || this.open.size === 0) return;
+    const first = this.open.values().next();
+    const wait = first.done ? this.o.idleMs : Math.max(0, first.value + this.o.idleMs - Date.now());
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      void this.work();
+    }, wait);
+    this.timer.unref();
+  }
+
+  /** Analyses quiet traces of ready partitions, a batch at a time. */
+  private async work(): Promise<void> {
+    if (this.working || this.stopped) return;
+    this.working = true;
+    try {
+      for (;;) {
+        const batch = this.quiet();
+        if (batch.length === 0) break;
+        try {
+          await this.analyseBatch(batch);
+        } catch (e) {
+          this.failures++;
+          this.o.log(`analysis failed: ${e instanceof Error ? e.message : String(e)}; retrying after the idle window`);
+          const now = Date.now();
+          for (const id of batch) this.touch(id, now);
+          break;
+        }
+      }
+    } finally {
+      this.working = false;
+    }
+    this.schedule();
+  }
+
+  private quiet(): string[] {
+    const cutoff = Date.now() - this.o.idleMs;
+    const out: string[] = [];
+    for (const [id, seen] of this.open) {
+      if (seen > cutoff || out.length >= ANALYSIS_BATCH) break;
+      if (!this.ready.has(partitionOf(id, this.o.partitions))) continue;
+      this.open.delete(id);
+      out.push(id);
+    }
+    return out;
+  }
+
+  private async analyseBatch(ids: readonly string[]): Promise<void> {
+    const loaded = await Promise.all(ids.map((id) => this.store.traceSpans(id, this.resources).then((r) => ({ id, ...r }))));
+    const seen = new Map<ResourceInfo, number>();
+    const results: PgAnalysis[] = [];
+    for (const { spans, version } of loaded) {
+      if (spans.length === 0) continue;
+      const diag = new Diagnostics();
+      const builder = new TraceSetBuilder(diag);
+      for (const s of spans) builder.add(s);
+      const trace = builder.build().traces[0];
+      if (!trace) continue;
+      addGranularity(this.granularity, trace);
+      addGranularity(seen, trace);
+      const analysis = analyzeTrace(trace, { skewAdjust: this.o.skewAdjust, granularity: this.granularity }, diag);
+      const summary = analysis ? summarizeTrace(trace, analysis, undefined, this.keys) : undefined;
+      if (summary) {
+        let errors = 0;
+        for (const s of trace.spans) if (s.status === 'error') errors++;
+        results.push({ kind: 'analysed', version, problems: diag.entries(), trace: { summary, spans: trace.spans.length, errors } });
+      } else {
+        results.push({ kind: 'unanalysable', version, problems: diag.entries(), trace: { traceId: trace.traceId, ...traceOutline(trace), diagnostics: diag.entries() } });
+      }
+    }
+    await this.store.saveAnalyses(results);
+    this.analysed += results.length;
+    // Share what this batch taught of clock granularity (only news: a resource not yet shared,
+    // or a finer clock than shared), and learn the others' on the way.
+    const news = new Map<ResourceInfo, number>();
+    for (const [r, g] of seen) {
+      const known = this.shared.get(r);
+      if (known === undefined || g < known) news.set(r, g);
+    }
+    if (news.size > 0) {
+      this.shared = await this.store.mergeGranularity(news, this.resources);
+      for (const [r, g] of this.shared) this.granularity.set(r, Math.min(g, this.granularity.get(r) ?? g));
+    }
+  }
+
+  /** Hands every partition back (what was taken is committed first, within the lease time) and stops. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    await this.leases.stop();
+  }
+}

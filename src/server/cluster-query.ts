@@ -1,0 +1,189 @@
+// The API role's view of the cluster: it follows, in PostgreSQL, every analysis the analysers
+// save and every trace retention deletes (PgStore.changesSince), keeps the summaries in memory
+// as the single node does, and answers the query API and the live page from them. Trace lists,
+// trace details and attribute searches read PostgreSQL directly.
+import { aggregateEndpoints, type OutlierPolicy, type TraceSummary } from '../../analysis/endpoints.js';
+import { ComponentKeys } from '../../analysis/trace-summary.js';
+import { Diagnostics, type DiagnosticEntry } from '../model/diagnostics.js';
+import { ResourceInterner, stringifyAttr, type ResourceInfo, type SpanInput } from '../model/span.js';
+import { TraceSetBuilder } from '../model/trace-builder.js';
+import { granularityLabels, reportHeader, reportSettings } from '../report/header.js';
+import { percentileCurve, summaryColumns } from '../report/page-data.js';
+import type { PageData } from '../report/page-types.js';
+import { traceDetail } from '../report/trace-detail.js';
+import { toReportEndpoint } from '../report/trace-json.js';
+import type { ReportEndpoint } from '../report/types.js';
+import type { PgChange, PgStore } from '../store/pg-store.js';
+import type { AttrMatch, TraceCursor, TraceListEntry, TraceQuery } from '../store/span-store.js';
+import { newest, PAGE_MAX_TRACES, SEARCH_BUDGET_MS } from './page-api.js';
+import type { QuerySource, TracePage } from './query-source.js';
+
+export interface ClusterQueryOptions {
+  readonly skewAdjust: boolean;
+  readonly outliers: OutlierPolicy;
+  readonly top: number;
+  /** How often the changes are read, ms. */
+  readonly followMs: number;
+  readonly log: (line: string) => void;
+}
+
+export class ClusterQuery implements QuerySource {
+  private readonly resources = new ResourceInterner();
+  private readonly keys = new ComponentKeys();
+  /** Every analysed trace's summary, and the change that set it. */
+  private readonly summaries = new Map<string, TraceSummary>();
+  /** Per trace, the seq of the change applied last (a change read twice, or late, is not applied again). */
+  private readonly applied = new Map<string, bigint>();
+  private readonly problems = new Map<string, readonly DiagnosticEntry[]>();
+  private nextXid: string | undefined;
+  /** Clock granularity per resource, as the analysers shared it. */
+  private granularity = new Map<ResourceInfo, number>();
+  private counts = { spans: 0, traces: 0 };
+  private version = 0;
+  private cached: { version: number; endpoints: ReportEndpoint[] } | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private stopped = false;
+  /** Set once the first full read is done; false while PostgreSQL cannot be read. */
+  healthy = false;
+
+  constructor(
+    private readonly store: PgStore,
+    private readonly o: ClusterQueryOptions,
+  ) {}
+
+  /** Reads everything analysed so far, then follows the changes. */
+  async start(): Promise<void> {
+    await this.follow();
+    const loop = (): void => {
+      if (this.stopped) return;
+      this.timer = setTimeout(() => {
+        void this.follow()
+          .catch((e: unknown) => {
+            if (this.healthy) this.o.log(`reading analyses from PostgreSQL failed (${e instanceof Error ? e.message : String(e)}); retrying`);
+            this.healthy = false;
+          })
+          .finally(loop);
+      }, this.o.followMs);
+      this.timer.unref();
+    };
+    loop();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+  }
+
+  get tracesKnown(): number {
+    return this.summaries.size;
+  }
+
+  /** One round: the changes since the last one, applied in order, and the stored counts. */
+  async follow(): Promise<void> {
+    const { nextXid, changes } = await this.store.changesSince(this.nextXid, this.resources);
+    for (const c of changes) this.apply(c);
+    this.nextXid = nextXid;
+    this.counts = await this.store.storedCounts();
+    this.granularity = await this.store.mergeGranularity(new Map(), this.resources);
+    this.healthy = true;
+  }
+
+  private apply(c: PgChange): void {
+    const last = this.applied.get(c.traceId);
+    if (last !== undefined && last >= c.seq) return;
+    this.applied.set(c.traceId, c.seq);
+    this.version++;
+    if (c.kind === 'analysed') this.summaries.set(c.traceId, c.summary);
+    else this.summaries.delete(c.traceId);
+    if (c.kind !== 'deleted' && c.problems.length > 0) this.problems.set(c.traceId, c.problems);
+    else this.problems.delete(c.traceId);
+  }
+
+  endpoints(sinceNs?: bigint, untilNs?: bigint): ReportEndpoint[] {
+    const allTime = sinceNs === undefined && untilNs === undefined;
+    if (allTime && this.cached?.version === this.version) return this.cached.endpoints;
+    const picked: TraceSummary[] = [];
+    for (const s of this.summaries.values()) if ((sinceNs === undefined || s.startNs >= sinceNs) && (untilNs === undefined || s.startNs < untilNs)) picked.push(s);
+    const endpoints = aggregateEndpoints(picked, this.o.outliers, this.o.top).map(toReportEndpoint);
+    if (allTime) this.cached = { version: this.version, endpoints };
+    return endpoints;
+  }
+
+  diagnostics(): DiagnosticEntry[] {
+    const d = new Diagnostics();
+    for (const list of this.problems.values()) for (const e of list) d.add(e.code, e.example, e.count);
+    return d.entries();
+  }
+
+  page(sinceNs?: bigint, untilNs?: bigint, now = Date.now()): PageData {
+    const { picked, omitted } = newest(this.summaries.values(), PAGE_MAX_TRACES, sinceNs, untilNs);
+    const endpoints = this.endpoints(sinceNs, untilNs);
+    return {
+      mode: 'live',
+      report: {
+        ...reportHeader(),
+        input: {
+          files: [this.store.url],
+          formats: ['cpath-store'],
+          spans: this.counts.spans,
+          traces: this.counts.traces,
+          tracesAnalysed: picked.length + omitted,
+          settings: reportSettings({ skewAdjust: this.o.skewAdjust, outliers: this.o.outliers, top: this.o.top }),
+          granularity: granularityLabels(this.granularity),
+        },
+        diagnostics: this.diagnostics(),
+        endpoints,
+      },
+      summaries: { ...summaryColumns(picked, endpoints), omitted },
+      curves: endpoints.map((e) => percentileCurve(e.latencyHistogram)),
+      traces: [],
+      takenAtMs: now,
+    };
+  }
+
+  async trace(traceId: string): Promise<ReturnType<typeof traceDetail> | undefined> {
+    const { spans } = await this.store.traceSpans(traceId, this.resources);
+    if (spans.length === 0) return undefined;
+    // The build's problems (a parent cycle) are the detail's too.
+    const diag = new Diagnostics();
+    const trace = buildTrace(spans, diag);
+    if (!trace) return undefined;
+    return traceDetail(trace, { skewAdjust: this.o.skewAdjust, granularity: this.granularity, keys: this.keys, diag });
+  }
+
+  listTraces(q: TraceQuery): Promise<TracePage> {
+    return this.store.listTraces(q);
+  }
+
+  /** Pages of the trace list, each trace's spans tested, until `q.limit` matches or the time budget is spent. */
+  async searchTraces(q: TraceQuery, attrs: readonly AttrMatch[], cancelled: () => boolean): Promise<TracePage & { scanned: number }> {
+    const end = Date.now() + SEARCH_BUDGET_MS;
+    const traces: TraceListEntry[] = [];
+    let cursor: TraceCursor | undefined = q.cursor;
+    let scanned = 0;
+    for (;;) {
+      const page = await this.store.listTraces({ ...q, limit: 64, ...(cursor ? { cursor } : {}) });
+      for (const t of page.traces) {
+        scanned++;
+        cursor = { startNs: BigInt(t.startUnixNano), traceId: t.traceId };
+        const { spans } = await this.store.traceSpans(t.traceId, this.resources);
+        if (attrs.every((a) => spans.some((s) => matches(s, a)))) traces.push(t);
+        if (traces.length >= q.limit) return { traces, scanned, next: cursor };
+        if (Date.now() >= end) return { traces, scanned, next: cursor };
+      }
+      if (!page.next || cancelled()) return { traces, scanned };
+    }
+  }
+}
+
+/** `attr=key=value` against one span: its own attribute, else its resource's, as text (like --where). */
+function matches(s: SpanInput, a: AttrMatch): boolean {
+  const v = s.attributes[a.key] ?? s.resource.attributes[a.key];
+  return v !== undefined && stringifyAttr(v) === a.value;
+}
+
+function buildTrace(spans: readonly SpanInput[], diag: Diagnostics): ReturnType<TraceSetBuilder['build']>['traces'][number] | undefined {
+  const b = new TraceSetBuilder(diag);
+  for (const s of spans) b.add(s);
+  return b.build().traces[0];
+}
