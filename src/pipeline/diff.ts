@@ -1,6 +1,7 @@
 // `cpath diff` as a library call: analyse each side with the stages of `cpath analyze` (the same
 // reading, repairs and critical paths: read.ts, span-traces.ts), hand every analysed trace to that side's
 // DiffSideBuilder, then compute the diff (analysis/diff.ts) and the report model.
+import { redactUrl } from '../store/store-url.js';
 import { InputError, type InputFormat } from '../../collectors/index.js';
 import { computeDiff, DEFAULT_DIFF_SETTINGS, DiffSideBuilder, differentialStacks, type DiffModel, type DiffSettings, type DiffStack, type DiffTraceInput } from '../../analysis/diff.js';
 import { ComponentKeys } from '../../analysis/trace-summary.js';
@@ -142,7 +143,7 @@ async function runSide(opts: DiffOptions, source: DiffSource, window: { sinceNs?
     },
     diag,
   );
-  const names = [...source.files, ...(source.store !== undefined ? [`store ${source.store}`] : [])];
+  const names = [...source.files, ...(source.store !== undefined ? [`store ${redactUrl(source.store)}`] : [])];
   if (read.spanCount === 0) throw noSpansError(names, diag.entries());
   const settings = { skewAdjust: opts.skewAdjust, ...(opts.overlapToleranceNs !== undefined ? { overlapToleranceNs: opts.overlapToleranceNs } : {}), filter, outliers: { kind: 'auto' as const }, top: 0 };
   const spans = new SpanTraces(read.traces, settings, diag);

@@ -125,6 +125,24 @@ describe.skipIf(pgSkip !== undefined)(`the PostgreSQL store${pgSkip !== undefine
     expect(comparable(fromStore.stdout)).toEqual(comparable(fromFile.stdout));
   });
 
+  it('cpath diff --store-base/--store-new postgres://... reports what cpath diff of the files reports', async () => {
+    // trust authentication ignores the password; the outputs must not show it
+    const withPassword = db.replace('postgres://postgres@', 'postgres://postgres:secret@');
+    const [fromFiles, fromStores] = await Promise.all([cpath(['diff', SAMPLE, SAMPLE, '--format', 'json']), cpath(['diff', '--store-base', db, '--store-new', withPassword, '--format', 'json'])]);
+    expect([fromStores.code, fromStores.stderr]).toEqual([0, '']);
+    expect(fromFiles.code).toBe(0);
+    const strip = (out: string): unknown => {
+      const r = JSON.parse(out) as { input: { base: Record<string, unknown>; new: Record<string, unknown> } };
+      const side = ({ files: _f, formats: _fm, ...rest }: Record<string, unknown>): unknown => rest;
+      // where each diagnostic's example came from differs by design (file:line, or store trace ID)
+      const text = JSON.stringify({ ...r, input: { base: side(r.input.base), new: side(r.input.new) } }).replace(/"example":"(?:[^"]*?\.jsonl:\d+|postgres:\/\/[^ "]* trace [0-9a-f]{32}): /g, '"example":"');
+      return JSON.parse(text);
+    };
+    expect(strip(fromStores.stdout)).toEqual(strip(fromFiles.stdout));
+    // No password in any output.
+    expect(fromStores.stdout).not.toContain('secret');
+  });
+
   it('a database without a cpath store, and a database that does not exist: one line, exit 1', async () => {
     const none = server.url.replace(/\/postgres$/, '/nostore');
     const r = await cpath(['analyze', '--store', none]);
