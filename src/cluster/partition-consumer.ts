@@ -6,7 +6,7 @@
 import { AckPolicy, DeliverPolicy, nanos, type ConsumerMessages, type JetStreamClient, type JetStreamManager, type JsMsg } from 'nats';
 import type { ResourceInterner, SpanInput } from '../model/span.js';
 import { nowUnixNano } from '../model/time.js';
-import type { PgStore } from '../store/pg-store.js';
+import type { PgAppendResult, PgStore } from '../store/pg-store.js';
 import { decodeSpanMessage } from './span-codec.js';
 import { partitionSubject } from './stream.js';
 
@@ -21,8 +21,9 @@ export interface ConsumerOptions {
 /** What the analyser is told after each committed batch. */
 export interface Committed {
   readonly partition: number;
-  readonly traces: readonly string[];
-  readonly spans: number;
+  /** The spans committed (resends included: PostgreSQL kept the first copy). */
+  readonly spans: readonly SpanInput[];
+  readonly result: PgAppendResult;
 }
 
 /** Messages JetStream hands out to one partition's consumer before acks, at most. */
@@ -132,7 +133,7 @@ export class PartitionConsumer {
           for (const m of good) m.ack();
           this.unacked -= good.length;
           backoff = 100;
-          this.committed({ partition: this.partition, traces: r.traces, spans: spans.length });
+          this.committed({ partition: this.partition, spans, result: r });
           break;
         } catch (e) {
           if (this.stopped) return; // redelivered to whoever owns the partition next

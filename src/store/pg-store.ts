@@ -37,6 +37,10 @@ export interface PgAppendResult {
   readonly spansAdded: number;
   /** Trace ids the batch touched (now dirty), sorted. */
   readonly traces: readonly string[];
+  /** Each touched trace's row version after this batch. */
+  readonly versions: ReadonlyMap<string, bigint>;
+  /** Traces this batch created (it holds all their stored spans so far). */
+  readonly created: ReadonlySet<string>;
 }
 
 /** One trace's analysis as an analyser saves it, with the version of the trace row it read. */
@@ -128,6 +132,8 @@ export class PgStore {
       }
     }
     let added = 0;
+    const versions = new Map<string, bigint>();
+    const created = new Set<string>();
     await this.transaction(async (c) => {
       if (newResources.size > 0) {
         const ids = [...newResources.keys()].sort();
@@ -141,16 +147,15 @@ export class PgStore {
       for (let i = 0; i < sorted.length; i += WRITE_CHUNK) added += await insertSpans(c, sorted.slice(i, i + WRITE_CHUNK), (r) => this.resourceId(r), addedPer);
       const ids = [...perTrace.keys()];
       const parts = ids.map((t) => partitionOf(t, partitions));
-      const created = await c.query<{ p: number; n: string }>(
-        `WITH up AS (
+      const up = await c.query<{ t: string; p: number; v: string; fresh: boolean }>(
+        `
            INSERT INTO cpath.traces (trace_id, partition, first_start_ns, last_end_ns, last_seen_ns, version, dirty)
            SELECT decode(t, 'hex'), p, f, l, $5, 1, true FROM unnest($1::text[], $2::int8[], $3::int8[], $4::int4[]) AS u(t, f, l, p)
            ON CONFLICT (trace_id) DO UPDATE SET
              first_start_ns = LEAST(cpath.traces.first_start_ns, EXCLUDED.first_start_ns),
              last_end_ns = GREATEST(cpath.traces.last_end_ns, EXCLUDED.last_end_ns),
              last_seen_ns = EXCLUDED.last_seen_ns, version = cpath.traces.version + 1, dirty = true
-           RETURNING partition, (xmax = 0) AS fresh)
-         SELECT partition AS p, count(*) AS n FROM up WHERE fresh GROUP BY partition`,
+           RETURNING encode(trace_id, 'hex') AS t, partition AS p, version AS v, (xmax = 0) AS fresh`,
         [ids, ids.map((t) => perTrace.get(t)?.first), ids.map((t) => perTrace.get(t)?.last), parts, receivedNs],
       );
       // Counts per partition: new traces from the upsert, new spans split by partition.
@@ -159,7 +164,13 @@ export class PgStore {
         const p = partitionOf(t, partitions);
         spansPer.set(p, (spansPer.get(p) ?? 0) + n);
       }
-      const tracesPer = new Map(created.rows.map((r) => [r.p, Number(r.n)]));
+      const tracesPer = new Map<number, number>();
+      for (const r of up.rows) {
+        versions.set(r.t, BigInt(r.v));
+        if (!r.fresh) continue;
+        created.add(r.t);
+        tracesPer.set(r.p, (tracesPer.get(r.p) ?? 0) + 1);
+      }
       const touched = [...new Set([...spansPer.keys(), ...tracesPer.keys()])].sort((a, b) => a - b);
       if (touched.length > 0) {
         await c.query(
@@ -170,7 +181,7 @@ export class PgStore {
       }
     });
     for (const id of newResources.keys()) this.storedResources.add(id);
-    return { spansAdded: added, traces: [...perTrace.keys()] };
+    return { spansAdded: added, traces: [...perTrace.keys()], versions, created };
   }
 
   /**
@@ -226,6 +237,20 @@ export class PgStore {
     const spans: SpanInput[] = [];
     for (const row of r.rows) spans.push(toSpan(row, await this.resource(row.resource_id, resources), resources, this.url));
     return { version, spans };
+  }
+
+  /** `traceSpans` of several traces in two queries (versions first, then spans, for the same reason). */
+  async tracesSpans(traceIds: readonly string[], resources: ResourceInterner): Promise<Map<string, { version: bigint; spans: SpanInput[] }>> {
+    const out = new Map<string, { version: bigint; spans: SpanInput[] }>();
+    if (traceIds.length === 0) return out;
+    const v = await this.pool.query<{ t: string; version: string }>("SELECT encode(trace_id, 'hex') AS t, version FROM cpath.traces WHERE trace_id = ANY(SELECT decode(x, 'hex') FROM unnest($1::text[]) AS x)", [traceIds]);
+    for (const r of v.rows) out.set(r.t, { version: BigInt(r.version), spans: [] });
+    const r = await this.pool.query<SpanRow>(`SELECT ${SPAN_COLUMNS} FROM cpath.spans s WHERE s.trace_id = ANY(SELECT decode(x, 'hex') FROM unnest($1::text[]) AS x) ORDER BY s.trace_id, s.span_id`, [traceIds]);
+    for (const row of r.rows) {
+      const e = out.get(row.trace_id.toString('hex'));
+      if (e) e.spans.push(toSpan(row, await this.resource(row.resource_id, resources), resources, this.url));
+    }
+    return out;
   }
 
   /** The resource of a stored id, read once per process. */

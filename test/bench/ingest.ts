@@ -33,12 +33,12 @@ import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import type { CapacityCmd, Encoding, LoadCmd, PhaseResult, PoolInfo, SteadyCmd } from './ingest-load.js';
+import type { CapacityCmd, Encoding, PhaseResult, SteadyCmd } from './ingest-load.js';
+import { HAVE_TASKSET, Load, NCPU, TICKS_PER_S, cpuTicks, metricLines, metricValue, peakRss, pinned, sleep } from './bench-procs.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url)); // dist/test/bench
 const ROOT = resolve(HERE, '../../..');
 const CPATH = join(ROOT, 'bin/cpath.js');
-const LOADGEN = join(HERE, 'ingest-load.js');
 const PROF_DIR = join(ROOT, 'bench-data/ingest-prof');
 const SPANS_PER_REQUEST = 512;
 const TARGET_SPANS_PER_S = 50_000;
@@ -79,20 +79,12 @@ function parseArgs(argv: readonly string[]): Args {
 }
 
 const log = (s: string): void => void process.stderr.write(`${s}\n`);
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const int = (n: number): string => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : 'n/a');
 const ms = (n: number): string => (Number.isFinite(n) ? `${n < 10 ? n.toFixed(2) : n.toFixed(1)} ms` : 'n/a');
 const yesNo = (ok: boolean): string => (ok ? 'yes' : '**no**');
 
 // ---------------------------------------------------------------------------------------------
 // Processes
-
-const HAVE_TASKSET = spawnSync('taskset', ['-c', '0', 'true']).status === 0;
-const NCPU = cpus().length;
-
-function pinned(cpu: number, args: readonly string[]): { cmd: string; args: string[] } {
-  return HAVE_TASKSET && NCPU > cpu ? { cmd: 'taskset', args: ['-c', String(cpu), process.execPath, ...args] } : { cmd: process.execPath, args: [...args] };
-}
 
 interface Server {
   readonly child: ChildProcess;
@@ -134,40 +126,6 @@ async function metrics(s: Server): Promise<string> {
   const r = await fetch(new URL('metrics', s.apiUrl));
   if (!r.ok) throw new Error(`GET /metrics: ${r.status}`);
   return r.text();
-}
-
-/** Sum of a metric's samples whose labels contain `match` (e.g. `transport="http"`). */
-function metricValue(text: string, name: string, match = ''): number {
-  let sum = 0;
-  for (const line of text.split('\n')) {
-    if (!line.startsWith(name) || line.startsWith('#')) continue;
-    const rest = line.slice(name.length);
-    if (rest[0] !== ' ' && rest[0] !== '{') continue;
-    if (match && !rest.includes(match)) continue;
-    sum += Number(line.slice(line.lastIndexOf(' ') + 1));
-  }
-  return sum;
-}
-
-function metricLines(text: string, name: string): string[] {
-  return text.split('\n').filter((l) => l.startsWith(`${name}{`) || l.startsWith(`${name} `));
-}
-
-const TICKS_PER_S = 100; // USER_HZ
-
-function cpuTicks(pid: number): number {
-  const st = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const f = st.slice(st.lastIndexOf(')') + 2).split(' ');
-  return Number(f[11]) + Number(f[12]); // utime + stime, every thread
-}
-
-function peakRss(pid: number): number | undefined {
-  try {
-    const m = /^VmHWM:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) * 1024 : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 /** Waits until the server has no trace waiting for analysis (the 5 s quiet window, then the analysis). */
@@ -225,47 +183,6 @@ async function storedSpans(store: string): Promise<{ spans: number | undefined; 
 
 // ---------------------------------------------------------------------------------------------
 // The load generator
-
-class Load {
-  private readonly waiters: ((m: { type: string; [k: string]: unknown }) => void)[] = [];
-  readonly pool: Promise<PoolInfo>;
-  readonly child: ChildProcess;
-  private closed = false;
-
-  constructor(groups: number) {
-    const p = pinned(1, [LOADGEN, String(groups)]);
-    this.child = spawn(p.cmd, p.args, { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-    this.child.on('error', (e) => {
-      for (const w of this.waiters.splice(0)) w({ type: 'error', message: e.message });
-    });
-    this.child.on('message', (m: { type: string }) => this.waiters.shift()?.(m));
-    this.child.on('exit', (code, sig) => {
-      for (const w of this.waiters.splice(0)) w({ type: 'error', message: `the load generator exited (${code ?? sig})` });
-    });
-    this.pool = this.next().then((m) => {
-      if (m.type !== 'ready') throw new Error(`load generator: ${String(m.message)}`);
-      return m.pool as PoolInfo;
-    });
-  }
-
-  private next(): Promise<{ type: string; [k: string]: unknown }> {
-    return new Promise((r) => this.waiters.push(r));
-  }
-
-  async run(cmd: CapacityCmd | SteadyCmd): Promise<PhaseResult> {
-    const reply = this.next();
-    this.child.send(cmd satisfies LoadCmd);
-    const m = await reply;
-    if (m.type !== 'result') throw new Error(`load generator: ${String(m.message)}`);
-    return m as unknown as PhaseResult;
-  }
-
-  close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    if (this.child.connected) this.child.send({ cmd: 'exit' } satisfies LoadCmd, () => undefined);
-  }
-}
 
 // ---------------------------------------------------------------------------------------------
 // Reporting
