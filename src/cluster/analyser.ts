@@ -19,7 +19,7 @@ import { ResourceInterner, type ResourceInfo, type SpanInput } from '../model/sp
 import { TraceSetBuilder } from '../model/trace-builder.js';
 import type { PgAnalysis, PgStore } from '../store/pg-store.js';
 import { PartitionLeases } from './leases.js';
-import { PartitionConsumer, durableName, ensureConsumer, type Committed } from './partition-consumer.js';
+import { PartitionConsumer, SpanCommitter, durableName, ensureConsumer, type Committed } from './partition-consumer.js';
 
 export interface AnalyserOptions {
   readonly stream: string;
@@ -45,6 +45,7 @@ export class ClusterAnalyser {
   readonly resources = new ResourceInterner();
   private readonly leases: PartitionLeases;
   private readonly consumers = new Map<number, PartitionConsumer>();
+  private readonly committer: SpanCommitter;
   /** Partitions whose traces may be analysed (nothing of the previous owner's left to redeliver). */
   private readonly ready = new Set<number>();
   /** Traces with unanalysed spans, by last batch time (ms), oldest first. */
@@ -75,6 +76,7 @@ export class ClusterAnalyser {
     private readonly o: AnalyserOptions,
   ) {
     this.nodeId = o.nodeId ?? `${hostname().replace(/[^A-Za-z0-9_-]/g, '_')}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+    this.committer = new SpanCommitter(store, this.resources, { partitions: o.partitions, ackWaitMs: o.leaseTtlMs, log: o.log }, (x) => this.committed(x), () => this.open.size >= this.o.maxPendingTraces);
     this.leases = new PartitionLeases(kv, { partitions: o.partitions, nodeId: this.nodeId, ttlMs: o.leaseTtlMs, log: o.log }, { claimed: (p) => this.claimed(p), released: (p, why) => this.released(p, why) });
   }
 
@@ -96,8 +98,13 @@ export class ClusterAnalyser {
   }
 
   /** Per owned partition: messages taken and not acked, and the last write time. */
-  consumerStats(): { partition: number; unacked: number; invalid: number; lastWriteMs: number }[] {
-    return [...this.consumers.values()].map((c) => ({ partition: c.partition, unacked: c.unacked, invalid: c.invalid, lastWriteMs: c.lastWriteMs }));
+  consumerStats(): { partition: number; unacked: number; invalid: number }[] {
+    return [...this.consumers.values()].map((c) => ({ partition: c.partition, unacked: c.unacked, invalid: c.invalid }));
+  }
+
+  /** The last span commit's duration, ms. */
+  get lastWriteMs(): number {
+    return this.committer.lastWriteMs;
   }
 
   /** Messages waiting in JetStream per owned partition (consumer lag). */
@@ -118,7 +125,7 @@ export class ClusterAnalyser {
   private async takeOver(p: number): Promise<void> {
     await ensureConsumer(this.jsm, { stream: this.o.stream, partitions: this.o.partitions, ackWaitMs: this.o.leaseTtlMs, log: this.o.log }, p);
     const info = await this.jsm.consumers.info(this.o.stream, durableName(p));
-    const c = new PartitionConsumer(p, this.js, this.store, this.resources, { stream: this.o.stream, partitions: this.o.partitions, ackWaitMs: this.o.leaseTtlMs, log: this.o.log }, (x) => this.committed(x), () => this.open.size >= this.o.maxPendingTraces);
+    const c = new PartitionConsumer(p, this.js, { stream: this.o.stream, partitions: this.o.partitions, ackWaitMs: this.o.leaseTtlMs, log: this.o.log }, this.committer);
     this.consumers.set(p, c);
     await c.start();
     // The traces the previous owner left unanalysed.

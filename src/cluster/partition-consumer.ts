@@ -20,7 +20,6 @@ export interface ConsumerOptions {
 
 /** What the analyser is told after each committed batch. */
 export interface Committed {
-  readonly partition: number;
   /** The spans committed (resends included: PostgreSQL kept the first copy). */
   readonly spans: readonly SpanInput[];
   readonly result: PgAppendResult;
@@ -59,27 +58,27 @@ export async function ensureConsumer(jsm: JetStreamManager, o: ConsumerOptions, 
   }
 }
 
+/**
+ * One partition's subscription while this analyser holds its lease. Messages go to the
+ * analyser's one SpanCommitter, which commits every partition's messages together.
+ */
 export class PartitionConsumer {
   private messages: ConsumerMessages | undefined;
-  private readonly pending: JsMsg[] = [];
-  private flushing: Promise<void> | undefined;
   private stopped = false;
   /** Messages received and not yet acknowledged or terminated. */
   unacked = 0;
   invalid = 0;
-  /** Last batch's commit time, ms (for /metrics). */
-  lastWriteMs = 0;
 
   constructor(
     readonly partition: number,
     private readonly js: JetStreamClient,
-    private readonly store: PgStore,
-    private readonly resources: ResourceInterner,
     private readonly o: ConsumerOptions,
-    private readonly committed: (c: Committed) => void,
-    /** True while the analysis is too far behind: stop taking spans. */
-    private readonly saturated: () => boolean,
+    private readonly committer: SpanCommitter,
   ) {}
+
+  get active(): boolean {
+    return !this.stopped;
+  }
 
   async start(): Promise<void> {
     const consumer = await this.js.consumers.get(this.o.stream, durableName(this.partition));
@@ -88,57 +87,98 @@ export class PartitionConsumer {
       max_messages: 256,
       callback: (m) => {
         this.unacked++;
-        this.pending.push(m);
-        this.flushing ??= this.flushLoop().finally(() => (this.flushing = undefined));
+        this.committer.take(this, m);
       },
     });
   }
 
-  /** Stops taking messages; waits (at most `waitMs`) for what was taken to be committed. Unacked messages are redelivered later. */
+  /**
+   * Stops taking messages; waits (at most `waitMs`) for what was taken to be committed. What is
+   * not acked by then is dropped here and redelivered by JetStream to the next owner.
+   */
   async stop(waitMs: number): Promise<void> {
     this.stopped = true;
     await this.messages?.close().catch(() => undefined);
-    const flushing = this.flushing;
-    if (flushing) await Promise.race([flushing, new Promise((r) => setTimeout(r, waitMs).unref())]);
+    await this.committer.settled(this, waitMs);
+  }
+}
+
+/**
+ * Commits the spans of every owned partition's messages in one transaction per round (fewer,
+ * larger transactions: the statements of a commit, not its rows, dominated the analyser's CPU),
+ * then acks them. While the store refuses, the round is retried with back-off and every message
+ * taken is kept alive with in-progress acks, so that JetStream does not hand it out again.
+ */
+export class SpanCommitter {
+  private pending: { from: PartitionConsumer; m: JsMsg }[] = [];
+  private flushing: Promise<void> | undefined;
+  /** Last round's commit time, ms (for /metrics). */
+  lastWriteMs = 0;
+
+  constructor(
+    private readonly store: PgStore,
+    private readonly resources: ResourceInterner,
+    private readonly o: Pick<ConsumerOptions, 'partitions' | 'ackWaitMs' | 'log'>,
+    private readonly committed: (c: Committed) => void,
+    /** True while the analysis is too far behind: stop taking spans. */
+    private readonly saturated: () => boolean,
+  ) {}
+
+  take(from: PartitionConsumer, m: JsMsg): void {
+    this.pending.push({ from, m });
+    this.flushing ??= this.flushLoop().finally(() => (this.flushing = undefined));
+  }
+
+  /** Resolves once nothing of `c` waits (or after `waitMs`); then drops what of it is left. */
+  async settled(c: PartitionConsumer, waitMs: number): Promise<void> {
+    const end = Date.now() + waitMs;
+    while (this.flushing && Date.now() < end && this.pending.some((x) => x.from === c)) await sleep(20);
+    this.pending = this.pending.filter((x) => x.from !== c);
   }
 
   private async flushLoop(): Promise<void> {
     let backoff = 100;
     while (this.pending.length > 0) {
-      while (this.saturated() && !this.stopped) {
+      while (this.saturated() && this.pending.length > 0) {
         this.keepAlive(this.pending);
         await sleep(200);
       }
-      const batch = this.pending.splice(0, 256);
+      const batch = this.pending.splice(0, 2048).filter((x) => x.from.active);
       const spans: SpanInput[] = [];
-      const good: JsMsg[] = [];
-      for (const m of batch) {
-        const d = decodeSpanMessage(m.data, this.resources, `nats ${m.subject}#${m.seq}`);
+      const good: { from: PartitionConsumer; m: JsMsg }[] = [];
+      for (const x of batch) {
+        const d = decodeSpanMessage(x.m.data, this.resources, `nats ${x.m.subject}#${x.m.seq}`);
         if (d.ok) {
           for (const s of d.spans) spans.push(s);
-          good.push(m);
+          good.push(x);
         } else {
           // Never retried: it can never decode. Counted and logged, not silent.
-          this.invalid++;
-          this.o.log(`partition ${this.partition}: message dropped: ${d.message}`);
-          m.term();
-          this.unacked--;
+          x.from.invalid++;
+          this.o.log(`partition ${x.from.partition}: message dropped: ${d.message}`);
+          x.m.term();
+          x.from.unacked--;
         }
       }
       for (;;) {
+        const live = good.filter((x) => x.from.active);
+        if (live.length === 0) break; // every partition of the round was given up: redelivered to the next owners
         try {
           const t0 = performance.now();
           const r = await this.store.append(spans, nowUnixNano(), this.o.partitions);
           this.lastWriteMs = performance.now() - t0;
-          for (const m of good) m.ack();
-          this.unacked -= good.length;
+          for (const x of good) {
+            x.m.ack();
+            x.from.unacked--;
+          }
           backoff = 100;
-          this.committed({ partition: this.partition, spans, result: r });
+          this.committed({ spans, result: r });
           break;
         } catch (e) {
-          if (this.stopped) return; // redelivered to whoever owns the partition next
-          this.o.log(`partition ${this.partition}: store write failed (${e instanceof Error ? e.message : String(e)}); retrying, nothing acknowledged`);
+          this.o.log(`store write failed (${e instanceof Error ? e.message : String(e)}); retrying, nothing acknowledged`);
+          // The round and the messages queued behind it: JetStream must not redeliver any of
+          // them while the store is down (each copy would be queued again, without bound).
           this.keepAlive(good);
+          this.keepAlive(this.pending);
           await sleep(backoff);
           backoff = Math.min(5_000, this.o.ackWaitMs / 3, backoff * 2);
         }
@@ -146,9 +186,8 @@ export class PartitionConsumer {
     }
   }
 
-  /** In-progress acks: JetStream must not hand these to another consumer while this one retries. */
-  private keepAlive(msgs: readonly JsMsg[]): void {
-    for (const m of msgs) m.working();
+  private keepAlive(msgs: readonly { m: JsMsg }[]): void {
+    for (const x of msgs) x.m.working();
   }
 }
 

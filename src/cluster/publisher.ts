@@ -3,9 +3,13 @@
 // durability point is JetStream's ack, issue 11). A publish that fails or times out fails the
 // request (503: the exporter retries; spans already published are deduplicated downstream by
 // trace id + span id). Spans in flight are bounded: past the bound, receivers answer busy.
+//
+// Requests decoded in the same turn of the event loop are published together (one message per
+// partition for all of them, like the single node's group commit): with P = 16 a request of 512
+// spans alone makes 16 messages of 32 spans, and the per-message cost dominated the receiver.
 import type { JetStreamClient } from 'nats';
 import type { SpanInput } from '../model/span.js';
-import { encodeSpanMessages, messageId } from './span-codec.js';
+import { encodeSpanMessages } from './span-codec.js';
 import { partitionSubject, splitByPartition } from './stream.js';
 
 export interface PublisherOptions {
@@ -23,14 +27,20 @@ export interface PublisherCounts {
   messages: number;
   acked: number;
   failed: number;
-  duplicates: number;
   spans: number;
+}
+
+interface Waiting {
+  readonly spans: readonly SpanInput[];
+  readonly resolve: () => void;
+  readonly reject: (e: Error) => void;
 }
 
 export class SpanPublisher {
   private inflight = 0;
   private closed = false;
-  readonly counts: PublisherCounts = { messages: 0, acked: 0, failed: 0, duplicates: 0, spans: 0 };
+  private group: Waiting[] = [];
+  readonly counts: PublisherCounts = { messages: 0, acked: 0, failed: 0, spans: 0 };
 
   constructor(
     private readonly js: JetStreamClient,
@@ -52,7 +62,21 @@ export class SpanPublisher {
     if (this.inflight > 0 && this.inflight + spans.length > this.opts.maxInflightSpans) return 'busy';
     if (spans.length === 0) return Promise.resolve();
     this.inflight += spans.length;
-    return this.publishAll(spans).finally(() => (this.inflight -= spans.length));
+    return new Promise<void>((resolve, reject) => {
+      if (this.group.length === 0) setImmediate(() => this.flushGroup());
+      this.group.push({ spans, resolve, reject });
+    }).finally(() => (this.inflight -= spans.length));
+  }
+
+  /** Publishes this turn's requests together; each is answered when every message is acknowledged. */
+  private flushGroup(): void {
+    const group = this.group;
+    this.group = [];
+    const spans = group.length === 1 ? (group[0]?.spans ?? []) : group.flatMap((w) => w.spans);
+    this.publishAll(spans).then(
+      () => group.forEach((w) => w.resolve()),
+      (e: unknown) => group.forEach((w) => w.reject(e instanceof Error ? e : new Error(String(e)))),
+    );
   }
 
   private async publishAll(spans: readonly SpanInput[]): Promise<void> {
@@ -70,9 +94,8 @@ export class SpanPublisher {
   private async publish(subject: string, data: Buffer): Promise<void> {
     this.counts.messages++;
     try {
-      const ack = await this.js.publish(subject, data, { msgID: messageId(data), timeout: this.opts.timeoutMs });
+      await this.js.publish(subject, data, { timeout: this.opts.timeoutMs });
       this.counts.acked++;
-      if (ack.duplicate) this.counts.duplicates++;
     } catch (e) {
       this.counts.failed++;
       throw new Error(`JetStream did not acknowledge a publish to ${subject}: ${e instanceof Error ? e.message : String(e)}`);

@@ -9,7 +9,6 @@
 //
 // A message stays under the stream's largest message (NATS' max_payload, 1 MiB by default):
 // a request's spans for one partition are cut into as many messages as needed.
-import { createHash } from 'node:crypto';
 import type { AttrValue, Attributes, ResourceInfo, ResourceInterner, SpanInput, SpanLinkRef } from '../model/span.js';
 import { KINDS, STATUSES, encodeAttributes } from '../store/span-store.js';
 
@@ -55,11 +54,6 @@ export function encodeSpanMessages(spans: readonly SpanInput[], maxBytes: number
   }
   flush();
   return out;
-}
-
-/** A message id for JetStream's duplicate window: a receiver's retried publish is stored once. */
-export function messageId(data: Uint8Array): string {
-  return createHash('sha256').update(data).digest('base64url').slice(0, 32);
 }
 
 /** The spans of one message, or why it is not one (`source` names it in spans and messages). */

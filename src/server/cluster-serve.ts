@@ -180,7 +180,6 @@ function receiverMetrics(m: Metrics, p: SpanPublisher): void {
   m.gauge('cpath_published_messages_total', 'Messages published to JetStream.', () => p.counts.messages, 'counter');
   m.gauge('cpath_published_acked_total', 'Publishes JetStream acknowledged.', () => p.counts.acked, 'counter');
   m.gauge('cpath_published_failed_total', 'Publishes that failed or timed out (their requests were answered 503).', () => p.counts.failed, 'counter');
-  m.gauge('cpath_published_duplicates_total', 'Publishes JetStream recognised as resends.', () => p.counts.duplicates, 'counter');
 }
 
 function analyserMetrics(m: Metrics, a: ClusterAnalyser): void {
@@ -191,7 +190,7 @@ function analyserMetrics(m: Metrics, a: ClusterAnalyser): void {
   refresh.unref();
   m.labelledGauge('cpath_partition_owned', 'Partitions this analyser holds the lease of (1 per partition).', () => a.owned().map((p) => [{ partition: String(p), node: a.nodeId }, 1] as const));
   m.labelledGauge('cpath_consumer_lag_messages', 'Messages waiting in JetStream or taken and not acknowledged, per owned partition (read every 2 s).', () => [...lag].map(([p, n]) => [{ partition: String(p) }, n] as const));
-  m.labelledGauge('cpath_store_write_ms', 'Duration of the last span batch commit to PostgreSQL, per owned partition.', () => a.consumerStats().map((c) => [{ partition: String(c.partition) }, Math.round(c.lastWriteMs * 1000) / 1000] as const));
+  m.gauge('cpath_store_write_ms', 'Duration of the last span commit to PostgreSQL (one commit takes every owned partition\'s messages), ms.', () => Math.round(a.lastWriteMs * 1000) / 1000);
   m.labelledGauge('cpath_messages_invalid_total', 'Messages that could not be decoded (terminated, logged).', () => a.consumerStats().map((c) => [{ partition: String(c.partition) }, c.invalid] as const), 'counter');
   m.gauge('cpath_queue_traces', 'Traces waiting for their quiet window to end and their analysis.', () => a.pending);
   m.gauge('cpath_traces_analysed_total', 'Trace analyses saved since start.', () => a.analysed, 'counter');

@@ -144,7 +144,7 @@ export class PgStore {
         ]);
       }
       const addedPer = new Map<string, number>();
-      for (let i = 0; i < sorted.length; i += WRITE_CHUNK) added += await insertSpans(c, sorted.slice(i, i + WRITE_CHUNK), (r) => this.resourceId(r), addedPer);
+      for (let i = 0; i < sorted.length; i += WRITE_CHUNK) added += await insertSpans(c, sorted.slice(i, i + WRITE_CHUNK), (r) => this.resourceId(r), addedPer, i + WRITE_CHUNK >= sorted.length);
       const ids = [...perTrace.keys()];
       const parts = ids.map((t) => partitionOf(t, partitions));
       const up = await c.query<{ t: string; p: number; v: string; fresh: boolean }>(
@@ -472,6 +472,8 @@ export class PgStore {
       return out;
     } catch (e) {
       await c.query('ROLLBACK').catch(() => undefined);
+      // A staging table created in this transaction went with it.
+      staged.delete(c);
       throw e;
     } finally {
       c.release();
@@ -538,10 +540,16 @@ function toSpan(r: SpanRow, resource: ResourceInfo, resources: ResourceInterner,
  * Spans (sorted by key) into cpath.spans: COPY into a temporary table, then one INSERT ... SELECT
  * that skips resends (COPY alone cannot). Returns the rows inserted; adds them per trace to `addedPer`.
  */
-async function insertSpans(c: pg.PoolClient, spans: readonly SpanInput[], resourceId: (r: ResourceInfo) => string, addedPer: Map<string, number>): Promise<number> {
+/** Connections whose session has the staging table (a temporary table lives as long as its session). */
+const staged = new WeakSet<pg.PoolClient>();
+
+async function insertSpans(c: pg.PoolClient, spans: readonly SpanInput[], resourceId: (r: ResourceInfo) => string, addedPer: Map<string, number>, last: boolean): Promise<number> {
   // One staging table per connection, emptied at every commit (not dropped: creating a table per
   // transaction would churn the catalog at the rate of commits).
-  await c.query('CREATE TEMP TABLE IF NOT EXISTS cpath_stage (LIKE cpath.spans) ON COMMIT DELETE ROWS');
+  if (!staged.has(c)) {
+    await c.query('CREATE TEMP TABLE IF NOT EXISTS cpath_stage (LIKE cpath.spans) ON COMMIT DELETE ROWS');
+    staged.add(c);
+  }
   const chunks = function* (): Generator<string> {
     let buf = '';
     for (const s of spans) {
@@ -558,7 +566,8 @@ async function insertSpans(c: pg.PoolClient, spans: readonly SpanInput[], resour
   const r = await c.query<{ t: string; n: string }>(
     "WITH ins AS (INSERT INTO cpath.spans SELECT * FROM cpath_stage ON CONFLICT (trace_id, span_id) DO NOTHING RETURNING trace_id) SELECT encode(trace_id, 'hex') AS t, count(*) AS n FROM ins GROUP BY trace_id",
   );
-  await c.query('TRUNCATE cpath_stage');
+  // Emptied at commit; only a second chunk in the same transaction needs it emptied now.
+  if (!last) await c.query('TRUNCATE cpath_stage');
   let added = 0;
   for (const row of r.rows) {
     const n = Number(row.n);

@@ -48,8 +48,12 @@ interface Proc {
   stderr: string;
 }
 
+/** Set by --profile: every cpath process writes a CPU profile there. */
+let profileDir: string | undefined;
+
 async function startCpath(role: string, args: readonly string[]): Promise<Proc> {
-  const child = spawn(process.execPath, [CPATH, 'serve', ...args], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+  const prof = profileDir !== undefined ? ['--cpu-prof', '--cpu-prof-dir', join(profileDir, role.replace(/\W+/g, '-'))] : [];
+  const child = spawn(process.execPath, [...prof, CPATH, 'serve', ...args], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   const addrs = await new Promise<{ api: string; otlp?: string }>((res, rej) => {
     const timer = setTimeout(() => rej(new Error(`${role} did not start in 30 s: ${stderr}`)), 30_000);
@@ -216,6 +220,9 @@ async function runCluster(nRecv: number, nAnal: number, durationMs: number, load
     await db.end();
     return { receivers: nRecv, analysers: nAnal, cap, capCpu: minus(c1, c0), drainMs, drainCpu: minus(c2, c1), steady, ...(failover ? { failover } : {}), stored };
   } finally {
+    // SIGTERM lets a profiled process write its profile; what is left is killed.
+    for (const p of [...r.receivers, ...r.analysers]) p.child.kill(profileDir !== undefined ? 'SIGTERM' : 'SIGKILL');
+    if (profileDir !== undefined) await sleep(5_000);
     for (const p of [...r.receivers, ...r.analysers]) p.child.kill('SIGKILL');
     await nats.stop();
     pgs.stop();
@@ -267,15 +274,18 @@ async function singleNode(durationMs: number, load: Load): Promise<{ cap: PhaseR
   }
 }
 
-function parseArgs(argv: readonly string[]): { durationS: number; write: boolean } {
+function parseArgs(argv: readonly string[]): { durationS: number; write: boolean; only?: string } {
   let durationS = 15;
   let write = true;
+  let only: string | undefined;
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === '--duration') durationS = Number(argv[++i]);
     else if (argv[i] === '--no-write') write = false;
+    else if (argv[i] === '--only') only = argv[++i];
+    else if (argv[i] === '--profile') profileDir = join(ROOT, 'bench-data/cluster-prof');
     else throw new Error(`unknown option ${argv[i]}`);
   }
-  return { durationS, write };
+  return { durationS, write, ...(only !== undefined ? { only } : {}) };
 }
 
 async function main(): Promise<void> {
@@ -290,6 +300,10 @@ async function main(): Promise<void> {
     const single = await singleNode(D, loads[0] as Load);
     log('cluster 1 receiver + 1 analyser');
     const one = await runCluster(1, 1, D, loads);
+    if (args.only === '1+1') {
+      process.stdout.write(`single ${int(single.cap.spansAcked / (single.cpuS + single.drainCpuS))} spans/CPU-s; 1+1: ${JSON.stringify({ capCpu: one.capCpu, drainCpu: one.drainCpu, acked: one.cap.reduce((x, c) => x + c.spansAcked, 0), steady: one.steady.map((x) => x.latency) })}\n`);
+      return;
+    }
     log('cluster 2 receivers + 2 analysers');
     const two = await runCluster(2, 2, D, loads);
     const load1 = loadavg()[0] ?? 0;
