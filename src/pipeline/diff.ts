@@ -1,9 +1,13 @@
 // `cpath diff` as a library call: analyse each side with the stages of `cpath analyze` (the same
 // reading, repairs and critical paths: read.ts, span-traces.ts), hand every analysed trace to that side's
 // DiffSideBuilder, then compute the diff (analysis/diff.ts) and the report model.
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import { redactUrl } from '../store/store-url.js';
+import { StoreError } from '../store/span-store.js';
 import { InputError, type InputFormat } from '../../collectors/index.js';
-import { computeDiff, DEFAULT_DIFF_SETTINGS, DiffSideBuilder, differentialStacks, type DiffModel, type DiffSettings, type DiffStack, type DiffTraceInput } from '../../analysis/diff.js';
+import { computeDiff, DEFAULT_DIFF_SETTINGS, DiffSideBuilder, differentialStacks, type DiffModel, type DiffSettings, type DiffSide, type DiffStack, type DiffTraceInput } from '../../analysis/diff.js';
 import { ComponentKeys } from '../../analysis/trace-summary.js';
 import type { TraceFilter } from '../../analysis/filters.js';
 import { frameName, pathStacks, type AnalysedTrace } from '../../analysis/analysed-trace.js';
@@ -55,9 +59,18 @@ export async function diffInputs(opts: DiffOptions): Promise<DiffResult> {
   let newRun: SideRun;
   const src = opts.sources;
   const window = { ...(opts.sinceNs !== undefined ? { sinceNs: opts.sinceNs } : {}), ...(opts.untilNs !== undefined ? { untilNs: opts.untilNs } : {}) };
+  let newSide: DiffSide | undefined;
   if (src.kind === 'two') {
-    baseRun = await runSide(opts, src.base, window, (a) => base.add(convert.trace(a)));
-    newRun = await runSide(opts, src.new, window, (a) => next.add(convert.trace(a)));
+    // The new side on a worker thread while this one analyses the base (when the compiled
+    // worker is there: running from the TypeScript sources, the sides run one after the other).
+    const worker = sideOnWorker(opts, src.new, window);
+    const [b, n] = await Promise.allSettled([runSide(opts, src.base, window, (a) => base.add(convert.trace(a))), worker ?? analyseSide(opts, src.new, window)]);
+    // The base side's error first, as when the sides ran in order.
+    if (b.status === 'rejected') throw b.reason;
+    if (n.status === 'rejected') throw n.reason;
+    baseRun = b.value;
+    newRun = n.value.run;
+    newSide = n.value.side;
   } else {
     // One pass over the input; each trace goes to the side its start falls on.
     let nBase = 0;
@@ -84,7 +97,7 @@ export async function diffInputs(opts: DiffOptions): Promise<DiffResult> {
     }
   }
   const bs = base.build();
-  const ns = next.build();
+  const ns = newSide ?? next.build();
   const model = computeDiff(bs, ns, settings);
   const report: DiffReport = {
     ...reportHeader(),
@@ -125,7 +138,7 @@ export async function diffInputs(opts: DiffOptions): Promise<DiffResult> {
   return { report, model, stacks: differentialStacks(bs, ns) };
 }
 
-interface SideRun {
+export interface SideRun {
   readonly input: DiffSideInput;
   readonly diagnostics: DiffReport['diagnostics']['base'];
 }
@@ -163,6 +176,40 @@ async function runSide(opts: DiffOptions, source: DiffSource, window: { sinceNs?
     },
     diagnostics: r.diagnostics,
   };
+}
+
+/** One side analysed alone, with what the diff keeps of its traces. */
+export async function analyseSide(opts: DiffOptions, source: DiffSource, window: { sinceNs?: bigint; untilNs?: bigint }): Promise<{ run: SideRun; side: DiffSide }> {
+  const builder = new DiffSideBuilder();
+  const convert = new DiffTraceConverter();
+  const run = await runSide(opts, source, window, (a) => builder.add(convert.trace(a)));
+  return { run, side: builder.build() };
+}
+
+/** What a side worker is given, and what it answers. */
+export interface SideJob {
+  readonly opts: DiffOptions;
+  readonly source: DiffSource;
+  readonly window: { sinceNs?: bigint; untilNs?: bigint };
+}
+
+export type SideReply = { readonly ok: true; readonly run: SideRun; readonly side: DiffSide } | { readonly ok: false; readonly name: string; readonly message: string };
+
+const SIDE_WORKER = new URL('./diff-side-worker.js', import.meta.url);
+
+/** `analyseSide` on a worker thread; undefined when the compiled worker is not there. */
+function sideOnWorker(opts: DiffOptions, source: DiffSource, window: SideJob['window']): Promise<{ run: SideRun; side: DiffSide }> | undefined {
+  if (!existsSync(fileURLToPath(SIDE_WORKER))) return undefined;
+  return new Promise((resolve, reject) => {
+    const w = new Worker(SIDE_WORKER, { workerData: { opts, source, window } satisfies SideJob });
+    w.once('message', (m: SideReply) => {
+      void w.terminate();
+      if (m.ok) return resolve({ run: m.run, side: m.side });
+      // The user's mistakes keep their class (a one-line message, exit 1); anything else is internal.
+      reject(m.name === 'InputError' ? new InputError(m.message) : m.name === 'StoreError' ? new StoreError(m.message) : new Error(m.message));
+    });
+    w.once('error', reject);
+  });
 }
 
 function windowJson(since: bigint | undefined, until: bigint | undefined): DiffSideInput['window'] {
