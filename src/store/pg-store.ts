@@ -440,6 +440,11 @@ export class PgStore {
 
   private async transaction<T>(fn: (c: pg.PoolClient) => Promise<T>, begin = 'BEGIN'): Promise<T> {
     const c = await this.pool.connect();
+    // A checked-out client has no listener of the pool's: without one, the socket error of a
+    // server that restarts mid-transaction (ECONNRESET) is an unhandled 'error' event that ends
+    // the process. The failed query rejects anyway; pg-pool drops the dead client on release.
+    const onError = (): void => {};
+    c.on('error', onError);
     try {
       await c.query(begin);
       const out = await fn(c);
@@ -449,6 +454,7 @@ export class PgStore {
       await c.query('ROLLBACK').catch(() => undefined);
       throw e;
     } finally {
+      c.removeListener('error', onError);
       c.release();
     }
   }
