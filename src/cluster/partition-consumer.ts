@@ -137,7 +137,10 @@ export class PartitionConsumer {
         } catch (e) {
           if (this.stopped) return; // redelivered to whoever owns the partition next
           this.o.log(`partition ${this.partition}: store write failed (${e instanceof Error ? e.message : String(e)}); retrying, nothing acknowledged`);
+          // The batch and the messages queued behind it: JetStream must not redeliver any of
+          // them while the store is down (each copy would be queued again, without bound).
           this.keepAlive(good);
+          this.keepAlive(this.pending);
           await sleep(backoff);
           backoff = Math.min(5_000, this.o.ackWaitMs / 3, backoff * 2);
         }
