@@ -6,6 +6,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { partitionOf } from '../../src/model/partition.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clusterSkipReason, startTestCluster, waitFor, type TestCluster } from '../helpers/cluster.js';
 import { startClusterCli, type ClusterCli } from '../helpers/cluster-cli.js';
@@ -76,10 +77,12 @@ describe.skipIf(skip !== undefined)(`an analyser killed with SIGKILL${skip !== u
     // Figures for the report: what the survivor found unacknowledged, and analyses made from part of a trace.
     const waited = [...b.stderr().matchAll(/partition (\d+): (\d+) messages of the previous owner not acknowledged/g)].map((m) => ({ partition: Number(m[1]), messages: Number(m[2]) }));
     const log = await probe.analyses();
-    const partial = log.filter((x) => x.spans !== null && x.spans < (load.traces.get(x.traceId) ?? 0));
+    const partial = log
+      .filter((x) => x.spans !== null && x.spans < (load.traces.get(x.traceId) ?? 0))
+      .map((x) => ({ partition: partitionOf(x.traceId, P), spans: `${x.spans}/${load.traces.get(x.traceId)}`, afterKillMs: x.atMs - killedAt }));
     process.stderr.write(
       `analyser killed: A owned ${ownedByA.join(',')}; killed after ${killedAtSpans}/${load.spans} spans acknowledged; partitions moved in ${moveMs} ms (bound ${MOVE_BOUND_MS}); ` +
-        `unacknowledged messages the survivor waited for: ${JSON.stringify(waited)}; analyses ${log.length} (traces ${load.traces.size}), of part of a trace ${partial.length}; sender ${JSON.stringify({ ok: stats.ok, status503: stats.status503, connectionErrors: stats.connectionErrors })}\n`,
+        `unacknowledged messages the survivor waited for: ${JSON.stringify(waited)}; analyses ${log.length} (traces ${load.traces.size}), of part of a trace ${partial.length} ${JSON.stringify(partial)}; sender ${JSON.stringify({ ok: stats.ok, status503: stats.status503, connectionErrors: stats.connectionErrors })}\n`,
     );
     expect(moveMs).toBeLessThanOrEqual(MOVE_BOUND_MS);
   }, 150_000);

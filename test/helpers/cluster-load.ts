@@ -253,10 +253,12 @@ export class StoreProbe {
     `);
   }
 
-  /** Every logged analysis: trace id and the spans it was made from. */
-  async analyses(): Promise<{ traceId: string; spans: number | null; analysed: boolean | null }[]> {
-    const r = await this.client.query<{ t: string; spans: number | null; analysed: boolean | null }>("SELECT encode(trace_id, 'hex') AS t, spans, analysed FROM public.analysis_log ORDER BY at");
-    return r.rows.map((x) => ({ traceId: x.t, spans: x.spans, analysed: x.analysed }));
+  /** Every logged analysis: trace id, the spans it was made from, when (ms since the epoch). */
+  async analyses(): Promise<{ traceId: string; spans: number | null; analysed: boolean | null; atMs: number }[]> {
+    const r = await this.client.query<{ t: string; spans: number | null; analysed: boolean | null; ms: string }>(
+      "SELECT encode(trace_id, 'hex') AS t, spans, analysed, (extract(epoch FROM at) * 1000)::int8 AS ms FROM public.analysis_log ORDER BY at",
+    );
+    return r.rows.map((x) => ({ traceId: x.t, spans: x.spans, analysed: x.analysed, atMs: Number(x.ms) }));
   }
 
   /** Spans stored (rows), spans counted (cpath.counts), traces, and traces dirty or never analysed. */
