@@ -85,10 +85,10 @@ export function startClusterCli(args: readonly string[], timeoutMs = 30_000): Pr
 }
 
 /**
- * Runs `cpath serve ARGS` that is expected to fail, probing `port` (TCP connect every 20 ms) as
- * long as it runs: `listened` says whether anything ever answered there.
+ * Runs `cpath serve ARGS` that is expected to fail, probing `ports` (TCP connects every 20 ms)
+ * as long as it runs: `listened` says whether anything ever answered on one of them.
  */
-export async function runFailingServe(args: readonly string[], port: number, timeoutMs = 30_000): Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string; listened: boolean }> {
+export async function runFailingServe(args: readonly string[], ports: readonly number[], timeoutMs = 30_000): Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string; listened: boolean }> {
   const child = spawn(process.execPath, ['bin/cpath.js', 'serve', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   live.add(child);
   let err = '';
@@ -107,7 +107,7 @@ export async function runFailingServe(args: readonly string[], port: number, tim
   let listened = false;
   const probe = (async () => {
     while (running) {
-      if (await answers(port)) listened = true;
+      for (const answered of await Promise.all(ports.map(answers))) if (answered) listened = true;
       await new Promise((r) => setTimeout(r, 20));
     }
   })();
