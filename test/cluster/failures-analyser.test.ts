@@ -79,7 +79,11 @@ describe.skipIf(skip !== undefined)(`an analyser killed with SIGKILL${skip !== u
     const log = await probe.analyses();
     const partial = log
       .filter((x) => x.spans !== null && x.spans < (load.traces.get(x.traceId) ?? 0))
-      .map((x) => ({ partition: partitionOf(x.traceId, P), spans: `${x.spans}/${load.traces.get(x.traceId)}`, afterKillMs: x.atMs - killedAt }));
+      .map((x) => {
+        // How far apart the receiver answered 200 to the trace's two requests.
+        const acks = (load.traceRequests.get(x.traceId) ?? []).map((i) => stats.okAt.get(i) ?? 0);
+        return { partition: partitionOf(x.traceId, P), spans: `${x.spans}/${load.traces.get(x.traceId)}`, afterKillMs: x.atMs - killedAt, halvesAckedApartMs: Math.max(...acks) - Math.min(...acks) };
+      });
     process.stderr.write(
       `analyser killed: A owned ${ownedByA.join(',')}; killed after ${killedAtSpans}/${load.spans} spans acknowledged; partitions moved in ${moveMs} ms (bound ${MOVE_BOUND_MS}); ` +
         `unacknowledged messages the survivor waited for: ${JSON.stringify(waited)}; analyses ${log.length} (traces ${load.traces.size}), of part of a trace ${partial.length} ${JSON.stringify(partial)}; sender ${JSON.stringify({ ok: stats.ok, status503: stats.status503, connectionErrors: stats.connectionErrors })}\n`,

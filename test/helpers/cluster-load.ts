@@ -34,6 +34,8 @@ export interface Load {
   /** OTLP/HTTP JSON bodies, in sending order. */
   readonly requests: readonly Buffer[];
   readonly requestSpans: readonly number[];
+  /** Per trace id, the requests that carry its spans (indexes into `requests`). */
+  readonly traceRequests: ReadonlyMap<string, readonly number[]>;
 }
 
 interface Entry {
@@ -68,7 +70,13 @@ export function loadRequests(file: string, tracesPerGroup = 2): Load {
   for (let i = 0; i < ids.length; i += tracesPerGroup) groups.push(ids.slice(i, i + tracesPerGroup).map((id) => byTrace.get(id) ?? []));
   const requests: Buffer[] = [];
   const requestSpans: number[] = [];
+  const traceRequests = new Map<string, number[]>();
   for (let k = 0; k <= groups.length; k++) {
+    for (const id of [...ids.slice((k - 1) * tracesPerGroup, k * tracesPerGroup), ...ids.slice(k * tracesPerGroup, (k + 1) * tracesPerGroup)]) {
+      let list = traceRequests.get(id);
+      if (list === undefined) traceRequests.set(id, (list = []));
+      list.push(requests.length);
+    }
     const entries: Entry[] = [];
     for (const t of groups[k - 1] ?? []) entries.push(...t.slice(Math.ceil(t.length / 2)));
     for (const t of groups[k] ?? []) entries.push(...t.slice(0, Math.ceil(t.length / 2)));
@@ -76,7 +84,7 @@ export function loadRequests(file: string, tracesPerGroup = 2): Load {
     requests.push(otlpJson(entries));
     requestSpans.push(entries.length);
   }
-  return { file, spans, traces: new Map([...byTrace].map(([id, list]) => [id, list.length])), requests, requestSpans };
+  return { file, spans, traces: new Map([...byTrace].map(([id, list]) => [id, list.length])), requests, requestSpans, traceRequests };
 }
 
 function otlpJson(entries: readonly Entry[]): Buffer {
@@ -109,6 +117,8 @@ export interface SendStats {
   failovers: number;
   /** Per receiver URL, requests it answered 200. */
   okBy: Map<string, number>;
+  /** Per request index, when it was answered 200 (ms since the epoch). */
+  okAt: Map<number, number>;
 }
 
 export interface Sending {
@@ -124,7 +134,7 @@ export interface Sending {
  * on the next receiver. Any other answer than 200 {} fails the sending.
  */
 export function sendLoad(load: Load, receivers: readonly string[], o: { concurrency?: number; paceMs?: number; retryMs?: number; timeoutMs?: number; deadlineMs?: number } = {}): Sending {
-  const stats: SendStats = { ok: 0, okSpans: 0, status503: 0, retryAfter: new Set(), connectionErrors: 0, failovers: 0, okBy: new Map() };
+  const stats: SendStats = { ok: 0, okSpans: 0, status503: 0, retryAfter: new Set(), connectionErrors: 0, failovers: 0, okBy: new Map(), okAt: new Map() };
   const retryMs = o.retryMs ?? 200;
   const deadline = Date.now() + (o.deadlineMs ?? 120_000);
   let next = 0;
@@ -133,7 +143,7 @@ export function sendLoad(load: Load, receivers: readonly string[], o: { concurre
     if (body === undefined) return;
     let target = i % receivers.length;
     for (;;) {
-      if (Date.now() > deadline) throw new Error(`request ${i} not accepted before the deadline (${JSON.stringify({ ...stats, retryAfter: [...stats.retryAfter], okBy: [...stats.okBy] })})`);
+      if (Date.now() > deadline) throw new Error(`request ${i} not accepted before the deadline (${JSON.stringify({ ...stats, retryAfter: [...stats.retryAfter], okBy: [...stats.okBy], okAt: stats.okAt.size })})`);
       const url = receivers[target] ?? '';
       let r: { status: number; headers: Record<string, string | string[] | undefined>; body: string };
       try {
@@ -153,6 +163,7 @@ export function sendLoad(load: Load, receivers: readonly string[], o: { concurre
         stats.ok++;
         stats.okSpans += load.requestSpans[i] ?? 0;
         stats.okBy.set(url, (stats.okBy.get(url) ?? 0) + 1);
+        stats.okAt.set(i, Date.now());
         return;
       }
       if (r.status === 503 || r.status === 429) {
