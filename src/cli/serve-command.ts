@@ -162,12 +162,17 @@ async function runClusterNode(f: ServeFlags): Promise<void> {
   if (roles.has('api') && !api) throw new UsageError('--api cannot be off on a node with the api role');
   const maxAgeNs = f.retention === 'off' ? undefined : durationOpt('--retention', f.retention);
   const maxBytes = f.maxStore === 'off' ? undefined : sizeOpt('--max-store', f.maxStore);
+  // The stream's bounds (stream.ts checks them too), told as usage errors before connecting.
+  const partitions = positiveIntOpt('--partitions', f.partitions);
+  if (partitions < 1 || partitions > 4096) throw new UsageError(`--partitions: ${partitions} is not from 1 to 4096`);
+  const replicas = f.replicas !== undefined ? positiveIntOpt('--replicas', f.replicas) : cluster.length >= 3 ? 3 : 1;
+  if (replicas < 1 || replicas > 5) throw new UsageError(`--replicas: ${replicas} is not from 1 to 5`);
   const log = (line: string): void => void process.stderr.write(`cpath serve: ${line}\n`);
   const node = await startClusterNode({
     cluster,
     roles,
-    partitions: positiveIntOpt('--partitions', f.partitions),
-    replicas: f.replicas !== undefined ? positiveIntOpt('--replicas', f.replicas) : cluster.length >= 3 ? 3 : 1,
+    partitions,
+    replicas,
     ...(needsStore ? { storeUrl: f.store } : {}),
     ...(otlpHttp ? { otlpHttp } : {}),
     ...(otlpGrpc ? { otlpGrpc } : {}),

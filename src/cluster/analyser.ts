@@ -46,6 +46,8 @@ export class ClusterAnalyser {
   private readonly leases: PartitionLeases;
   private readonly consumers = new Map<number, PartitionConsumer>();
   private readonly committer: SpanCommitter;
+  /** Per held partition, its claim: a takeover tried again belongs to the claim it was made for. */
+  private readonly claims = new Map<number, object>();
   /** Partitions whose traces may be analysed (nothing of the previous owner's left to redeliver). */
   private readonly ready = new Set<number>();
   /** Traces with unanalysed spans, by last batch time (ms), oldest first. */
@@ -118,19 +120,47 @@ export class ClusterAnalyser {
   }
 
   private claimed(p: number): void {
+    const claim = {};
+    this.claims.set(p, claim);
     // Not awaited: the lease round must go on renewing.
-    void this.takeOver(p).catch((e: unknown) => this.o.log(`partition ${p}: cannot start consuming: ${e instanceof Error ? e.message : String(e)}`));
+    void this.startPartition(p, claim);
   }
 
-  private async takeOver(p: number): Promise<void> {
+  /**
+   * Takes the partition over. A takeover that fails (PostgreSQL or JetStream unreachable) is
+   * undone and tried again as long as the claim stands: the lease stays ours and is renewed, so
+   * nobody else would ever consume or analyse the partition.
+   */
+  private async startPartition(p: number, claim: object): Promise<void> {
+    for (let wait = 500; this.claims.get(p) === claim && !this.stopped; wait = Math.min(5_000, wait * 2)) {
+      try {
+        await this.takeOver(p, claim);
+        return;
+      } catch (e) {
+        this.o.log(`partition ${p}: cannot start consuming: ${e instanceof Error ? e.message : String(e)}; trying again in ${wait} ms`);
+        const c = this.consumers.get(p);
+        if (c && this.claims.get(p) === claim) {
+          this.consumers.delete(p);
+          await c.stop(0);
+        }
+        await new Promise((r) => setTimeout(r, wait).unref());
+      }
+    }
+  }
+
+  private async takeOver(p: number, claim: object): Promise<void> {
     await ensureConsumer(this.jsm, { stream: this.o.stream, partitions: this.o.partitions, ackWaitMs: this.o.leaseTtlMs, log: this.o.log }, p);
     const info = await this.jsm.consumers.info(this.o.stream, durableName(p));
+    // Lost (or given back) in between: not ours to consume.
+    if (this.claims.get(p) !== claim || this.stopped) return;
     const c = new PartitionConsumer(p, this.js, { stream: this.o.stream, partitions: this.o.partitions, ackWaitMs: this.o.leaseTtlMs, log: this.o.log }, this.committer);
     this.consumers.set(p, c);
     await c.start();
     // The traces the previous owner left unanalysed.
+    const dirty = await this.store.dirtyTraces([p]);
+    if (this.consumers.get(p) !== c) return; // released meanwhile
     const now = Date.now();
-    for (const id of await this.store.dirtyTraces([p])) this.touch(id, now);
+    for (const id of dirty) this.touch(id, now);
     if (info.num_ack_pending === 0) this.ready.add(p);
     else {
       this.o.log(`partition ${p}: ${info.num_ack_pending} messages of the previous owner not acknowledged; analysis waits for their redelivery (${this.o.leaseTtlMs} ms)`);
@@ -143,6 +173,7 @@ export class ClusterAnalyser {
   }
 
   private async released(p: number, why: string): Promise<void> {
+    this.claims.delete(p);
     this.ready.delete(p);
     const c = this.consumers.get(p);
     this.consumers.delete(p);

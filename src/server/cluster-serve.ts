@@ -81,10 +81,12 @@ export async function startClusterNode(o: ClusterServeOptions): Promise<RunningC
     for (const f of undo.reverse()) await f().catch(() => undefined);
   };
   try {
-    const stream = await ensureStream(jsm, { partitions: o.partitions, replicas: o.replicas, name: streamName });
-    o.log(`roles ${[...roles].join(', ')}; NATS ${o.cluster.join(',')}: stream ${stream.name} (${stream.partitions} partitions, ${stream.replicas} replicas${stream.created ? ', created now' : ''})`);
+    // PostgreSQL before the stream: a node that cannot reach its store creates nothing in
+    // JetStream (P is fixed by the first node that creates the stream) and says one line only.
     const store = o.storeUrl !== undefined && (roles.has('analyser') || roles.has('api')) ? await PgStore.open(o.storeUrl, { create: true, maxConnections: 8 }) : undefined;
     if (store) undo.push(() => store.close());
+    const stream = await ensureStream(jsm, { partitions: o.partitions, replicas: o.replicas, name: streamName });
+    o.log(`roles ${[...roles].join(', ')}; NATS ${o.cluster.join(',')}: stream ${stream.name} (${stream.partitions} partitions, ${stream.replicas} replicas${stream.created ? ', created now' : ''})`);
     const js = nc.jetstream();
     const metrics = new Metrics();
     const token = new TokenCheck(o.token);

@@ -465,6 +465,11 @@ export class PgStore {
 
   private async transaction<T>(fn: (c: pg.PoolClient) => Promise<T>, begin = 'BEGIN'): Promise<T> {
     const c = await this.pool.connect();
+    // A checked-out client has no listener of the pool's: without one, the socket error of a
+    // server that restarts mid-transaction (ECONNRESET) is an unhandled 'error' event that ends
+    // the process. The failed query rejects anyway; pg-pool drops the dead client on release.
+    const onError = (): void => {};
+    c.on('error', onError);
     try {
       await c.query(begin);
       const out = await fn(c);
@@ -476,6 +481,7 @@ export class PgStore {
       staged.delete(c);
       throw e;
     } finally {
+      c.removeListener('error', onError);
       c.release();
     }
   }
