@@ -161,15 +161,28 @@ export class ClusterAnalyser {
     if (this.consumers.get(p) !== c) return; // released meanwhile
     const now = Date.now();
     for (const id of dirty) this.touch(id, now);
-    if (info.num_ack_pending === 0) this.ready.add(p);
-    else {
-      this.o.log(`partition ${p}: ${info.num_ack_pending} messages of the previous owner not acknowledged; analysis waits for their redelivery (${this.o.leaseTtlMs} ms)`);
-      setTimeout(() => {
-        if (this.consumers.get(p) === c) this.ready.add(p);
-        this.schedule();
-      }, this.o.leaseTtlMs + 500).unref();
+    if (info.num_ack_pending > 0) this.o.log(`partition ${p}: ${info.num_ack_pending} messages of the previous owner not acknowledged; analysis waits for their redelivery (${this.o.leaseTtlMs} ms at most)`);
+    void this.whenCaughtUp(p, c).then(() => {
+      if (this.consumers.get(p) !== c) return;
+      this.ready.add(p);
+      this.schedule();
+    });
+  }
+
+  /**
+   * Resolves once this consumer holds every message of the partition that was delivered before
+   * (the previous owner's, redelivered after the ack wait) and has taken the backlog that
+   * waited in the stream: only then are the partition's traces whole. Checked every 250 ms; after
+   * three ack waits the partition is analysed anyway (a backlog that never drains must not stop
+   * the analysis for good: late spans are re-analysed).
+   */
+  private async whenCaughtUp(p: number, c: PartitionConsumer): Promise<void> {
+    const giveUp = Date.now() + 3 * this.o.leaseTtlMs;
+    while (this.consumers.get(p) === c && Date.now() < giveUp) {
+      const info = await this.jsm.consumers.info(this.o.stream, durableName(p)).catch(() => undefined);
+      if (info && info.num_pending === 0 && info.num_ack_pending <= c.unacked) return;
+      await new Promise((r) => setTimeout(r, 250).unref());
     }
-    this.schedule();
   }
 
   private async released(p: number, why: string): Promise<void> {
