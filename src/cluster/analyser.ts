@@ -180,7 +180,12 @@ export class ClusterAnalyser {
     const giveUp = Date.now() + 3 * this.o.leaseTtlMs;
     while (this.consumers.get(p) === c && Date.now() < giveUp) {
       const info = await this.jsm.consumers.info(this.o.stream, durableName(p)).catch(() => undefined);
-      if (info && info.num_pending === 0 && info.num_ack_pending <= c.unacked) return;
+      if (info && info.num_pending === 0 && info.num_ack_pending <= c.unacked) {
+        // Every earlier delivery is ours now: wait until the ones taken so far are committed.
+        const target = c.settledCount + c.unacked;
+        while (this.consumers.get(p) === c && c.settledCount < target && Date.now() < giveUp) await new Promise((r) => setTimeout(r, 50).unref());
+        return;
+      }
       await new Promise((r) => setTimeout(r, 250).unref());
     }
   }

@@ -67,6 +67,8 @@ export class PartitionConsumer {
   private stopped = false;
   /** Messages received and not yet acknowledged or terminated. */
   unacked = 0;
+  /** Messages acknowledged or terminated so far (in the order they were taken: one committer, first in, first out). */
+  settledCount = 0;
   invalid = 0;
 
   constructor(
@@ -157,6 +159,7 @@ export class SpanCommitter {
           this.o.log(`partition ${x.from.partition}: message dropped: ${d.message}`);
           x.m.term();
           x.from.unacked--;
+          x.from.settledCount++;
         }
       }
       for (;;) {
@@ -169,6 +172,8 @@ export class SpanCommitter {
           for (const x of good) {
             x.m.ack();
             x.from.unacked--;
+            x.from.settledCount++;
+          x.from.settledCount++;
           }
           backoff = 100;
           this.committed({ spans, result: r });
