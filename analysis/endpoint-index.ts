@@ -1,88 +1,239 @@
 // Per-endpoint statistics kept current as traces are analysed, re-analysed and forgotten,
 // instead of re-aggregating every summary per query (issue 11). Summaries are grouped by
-// endpoint and time bucket (by trace start); a bucket's sorted arrays (endpoint-cell.ts) are
-// rebuilt only when it changed, and a query merges whole buckets (endpoint-merge.ts), filtering
-// only the two at the window's edges. Answers equal aggregateEndpoints over the same traces.
-import { buildCell, ComponentTable, type CellData } from './endpoint-cell.js';
+// endpoint and time bucket (by trace start), buckets into blocks of 32; a bucket's sorted arrays
+// (endpoint-cell.ts) are rebuilt only when it changed, a block's by merging its buckets' arrays.
+// A query merges whole blocks, the buckets of the blocks it cuts, and filters only the buckets
+// cut by the window's edges (endpoint-merge.ts). Answers equal aggregateEndpoints over the same
+// traces; merging fewer, larger sorted arrays is what makes a query cheap.
+import { buildCell, ComponentTable, mergeCells, type CellData } from './endpoint-cell.js';
 import { mergeEndpoint } from './endpoint-merge.js';
-import { compareEndpoints, componentKey, type EndpointStats, type OutlierPolicy, type TraceSummary } from './endpoints.js';
+import { compareEndpoints, type EndpointStats, type OutlierPolicy, type TraceSummary } from './endpoints.js';
 
 /** 60 s. */
 const DEFAULT_BUCKET_NS = 60_000_000_000n;
+/** 32 buckets: about half an hour with 60 s buckets. */
+const DEFAULT_BUCKETS_PER_BLOCK = 32;
 
-/** One endpoint's traces in one time bucket [lo, lo + bucketNs). */
-class Cell {
+/** Something covering [lo, lo + width). */
+interface Span {
+  readonly lo: bigint;
+}
+
+/** A bucket's or block's index (start / width, floored) as a Map key: a number while exact, else its decimal string. */
+type Key = number | string;
+
+function keyOf(index: bigint): Key {
+  const n = Number(index);
+  return Number.isSafeInteger(n) ? n : index.toString();
+}
+
+/** floor(a / b) for b > 0 (bigint division truncates towards zero). */
+function floorDiv(a: bigint, b: bigint): bigint {
+  const q = a / b;
+  return a < 0n && q * b !== a ? q - 1n : q;
+}
+
+/** Where a trace start is filed: its bucket's index and its block's. */
+interface Slot {
+  readonly cell: bigint;
+  readonly block: bigint;
+}
+
+/** One endpoint's traces in one time bucket. */
+class Cell implements Span {
   readonly members = new Set<TraceSummary>();
   /** Sorted arrays of `members`; undefined since the last change. */
   data: CellData | undefined;
   constructor(readonly lo: bigint) {}
 }
 
-/** One endpoint: its buckets and its components' numbering. */
-class Endpoint {
-  readonly table = new ComponentTable();
-  readonly cells = new Map<bigint, Cell>();
-  /** `cells` by time; undefined since a bucket was added or emptied. */
+/** Consecutive buckets of one endpoint. */
+class Block implements Span {
+  readonly cells = new Map<Key, Cell>();
+  /** Its cells' arrays merged; undefined since any of them changed. */
+  data: CellData | undefined;
+  /** Whether `data` was ever built. */
+  built = false;
+  /** The query generation (EndpointIndex.queries) when a trace was last filed or removed here. */
+  changedAt = 0;
   private byTime: Cell[] | undefined;
+  constructor(readonly lo: bigint) {}
 
-  add(t: TraceSummary, lo: bigint): void {
-    let cell = this.cells.get(lo);
+  /**
+   * The block's arrays for a query of generation `gen`: merged, unless the block changed since
+   * the previous query (the newest block under ingest, or a re-analysed trace's): then its cells,
+   * and the merge waits until it stops changing, so that a block is not merged again per poll.
+   */
+  arrays(gen: number, table: ComponentTable, cellData: (c: Cell) => CellData): CellData[] {
+    if (this.data) return [this.data];
+    if (!this.built) {
+      // First build (a restart, a cold query): straight from the summaries, no bucket's arrays needed.
+      this.built = true;
+      return [(this.data = buildCell(this.members(), table))];
+    }
+    const cells = this.sorted().map(cellData);
+    if (this.changedAt >= gen - 1) return cells;
+    return [(this.data = mergeCells(cells))];
+  }
+
+  private *members(): Iterable<TraceSummary> {
+    for (const c of this.cells.values()) yield* c.members;
+  }
+
+  /** Files a trace in bucket `index` (of width bucketNs). */
+  add(t: TraceSummary, index: bigint, bucketNs: bigint): void {
+    const key = keyOf(index);
+    let cell = this.cells.get(key);
     if (!cell) {
-      this.cells.set(lo, (cell = new Cell(lo)));
+      this.cells.set(key, (cell = new Cell(index * bucketNs)));
       this.byTime = undefined;
     }
     cell.members.add(t);
     cell.data = undefined;
+    this.data = undefined;
   }
 
-  remove(t: TraceSummary, lo: bigint): void {
-    const cell = this.cells.get(lo);
+  remove(t: TraceSummary, index: bigint): void {
+    const key = keyOf(index);
+    const cell = this.cells.get(key);
     if (!cell?.members.delete(t)) return;
     cell.data = undefined;
+    this.data = undefined;
     if (cell.members.size === 0) {
-      this.cells.delete(lo);
+      this.cells.delete(key);
       this.byTime = undefined;
     }
   }
 
-  /** The cells' data for the traces starting in [since, until): whole buckets as built, edge buckets filtered. */
-  window(bucketNs: bigint, since: bigint | undefined, until: bigint | undefined): CellData[] {
-    this.byTime ??= [...this.cells.values()].sort((a, b) => (a.lo < b.lo ? -1 : a.lo > b.lo ? 1 : 0));
-    const cells = this.byTime;
-    // The first bucket that ends after `since`.
-    let i = 0;
-    if (since !== undefined) {
-      let hi = cells.length;
-      while (i < hi) {
-        const mid = (i + hi) >>> 1;
-        if ((cells[mid] as Cell).lo + bucketNs <= since) i = mid + 1;
-        else hi = mid;
-      }
+  sorted(): readonly Cell[] {
+    return (this.byTime ??= byLo([...this.cells.values()]));
+  }
+}
+
+function byLo<T extends Span>(xs: T[]): T[] {
+  return xs.sort((a, b) => (a.lo < b.lo ? -1 : a.lo > b.lo ? 1 : 0));
+}
+
+/** The first of `sorted` that ends after `since` (all when undefined). */
+function firstEndingAfter(sorted: readonly Span[], width: bigint, since: bigint | undefined): number {
+  let i = 0;
+  if (since === undefined) return i;
+  let hi = sorted.length;
+  while (i < hi) {
+    const mid = (i + hi) >>> 1;
+    if ((sorted[mid] as Span).lo + width <= since) i = mid + 1;
+    else hi = mid;
+  }
+  return i;
+}
+
+/** Time bounds of a query: traces with since <= startNs < until. */
+interface Window {
+  readonly since: bigint | undefined;
+  readonly until: bigint | undefined;
+}
+
+function covers(w: Window, lo: bigint, width: bigint): boolean {
+  return (w.since === undefined || lo >= w.since) && (w.until === undefined || lo + width <= w.until);
+}
+
+function contains(w: Window, t: TraceSummary): boolean {
+  return (w.since === undefined || t.startNs >= w.since) && (w.until === undefined || t.startNs < w.until);
+}
+
+/** One endpoint: its blocks and its components' numbering. */
+class Endpoint {
+  readonly table = new ComponentTable();
+  readonly blocks = new Map<Key, Block>();
+  private byTime: Block[] | undefined;
+
+  add(t: TraceSummary, at: Slot, bucketNs: bigint, blockNs: bigint, gen: number): void {
+    const key = keyOf(at.block);
+    let block = this.blocks.get(key);
+    if (!block) {
+      this.blocks.set(key, (block = new Block(at.block * blockNs)));
+      this.byTime = undefined;
     }
+    block.add(t, at.cell, bucketNs);
+    block.changedAt = gen;
+  }
+
+  remove(t: TraceSummary, at: Slot, gen: number): void {
+    const key = keyOf(at.block);
+    const block = this.blocks.get(key);
+    if (!block) return;
+    block.remove(t, at.cell);
+    block.changedAt = gen;
+    if (block.cells.size === 0) {
+      this.blocks.delete(key);
+      this.byTime = undefined;
+    }
+  }
+
+  /** Arrays covering exactly the traces in the window: whole blocks, whole buckets, filtered edge buckets. */
+  window(w: Window, bucketNs: bigint, blockNs: bigint, gen: number): CellData[] {
+    const blocks = (this.byTime ??= byLo([...this.blocks.values()]));
     const out: CellData[] = [];
-    for (; i < cells.length; i++) {
-      const cell = cells[i] as Cell;
-      if (until !== undefined && cell.lo >= until) break;
-      const whole = (since === undefined || cell.lo >= since) && (until === undefined || cell.lo + bucketNs <= until);
-      if (whole) out.push((cell.data ??= buildCell(cell.members, this.table)));
-      else {
-        const inside = [...cell.members].filter((t) => (since === undefined || t.startNs >= since) && (until === undefined || t.startNs < until));
-        if (inside.length > 0) out.push(buildCell(inside, this.table));
+    for (let i = firstEndingAfter(blocks, blockNs, w.since); i < blocks.length; i++) {
+      const block = blocks[i] as Block;
+      if (w.until !== undefined && block.lo >= w.until) break;
+      if (covers(w, block.lo, blockNs)) {
+        for (const d of block.arrays(gen, this.table, (c) => this.cellData(c))) out.push(d);
+        continue;
+      }
+      const cells = block.sorted();
+      for (let j = firstEndingAfter(cells, bucketNs, w.since); j < cells.length; j++) {
+        const cell = cells[j] as Cell;
+        if (w.until !== undefined && cell.lo >= w.until) break;
+        if (covers(w, cell.lo, bucketNs)) out.push(this.cellData(cell));
+        else {
+          const inside = [...cell.members].filter((t) => contains(w, t));
+          if (inside.length > 0) out.push(buildCell(inside, this.table));
+        }
       }
     }
     return out;
+  }
+
+  /** The buckets holding traces in the window, and whether the window cuts them (their members need filtering). */
+  *cellsIn(w: Window, bucketNs: bigint, blockNs: bigint): Generator<{ cell: Cell; cut: boolean }> {
+    const blocks = (this.byTime ??= byLo([...this.blocks.values()]));
+    for (let i = firstEndingAfter(blocks, blockNs, w.since); i < blocks.length; i++) {
+      const block = blocks[i] as Block;
+      if (w.until !== undefined && block.lo >= w.until) break;
+      const cells = block.sorted();
+      for (let j = firstEndingAfter(cells, bucketNs, w.since); j < cells.length; j++) {
+        const cell = cells[j] as Cell;
+        if (w.until !== undefined && cell.lo >= w.until) break;
+        yield { cell, cut: !covers(w, cell.lo, bucketNs) };
+      }
+    }
+  }
+
+  private cellData(cell: Cell): CellData {
+    return (cell.data ??= buildCell(cell.members, this.table));
   }
 }
 
 export class EndpointIndex {
   readonly bucketNs: bigint;
+  private readonly perBlock: bigint;
+  private readonly blockNs: bigint;
   private readonly byId = new Map<string, TraceSummary>();
-  private readonly groups = new Map<string, Endpoint>();
+  /** By service, then operation: no key string built per trace. */
+  private readonly groups = new Map<string, Map<string, Endpoint>>();
   private changes = 0;
+  /** Queries so far: blocks remember when they last changed in these units. */
+  private queries = 0;
 
-  constructor(opts?: { bucketNs?: bigint }) {
+  /** `bucketsPerBlock`: for tests; blocks hold this many buckets. */
+  constructor(opts?: { bucketNs?: bigint; bucketsPerBlock?: number }) {
     this.bucketNs = opts?.bucketNs ?? DEFAULT_BUCKET_NS;
     if (this.bucketNs <= 0n) throw new RangeError(`bucketNs must be positive, not ${this.bucketNs}`);
+    const per = opts?.bucketsPerBlock ?? DEFAULT_BUCKETS_PER_BLOCK;
+    if (!Number.isSafeInteger(per) || per < 1) throw new RangeError(`bucketsPerBlock must be a positive integer, not ${per}`);
+    this.perBlock = BigInt(per);
+    this.blockNs = this.bucketNs * this.perBlock;
   }
 
   /** Adds a summary, or replaces the one with the same traceId (a re-analysed trace). Summaries must not change once set. */
@@ -91,10 +242,11 @@ export class EndpointIndex {
     if (old === summary) return;
     if (old) this.unfile(old);
     this.byId.set(summary.traceId, summary);
-    const k = componentKey(summary.service, summary.operation);
-    let g = this.groups.get(k);
-    if (!g) this.groups.set(k, (g = new Endpoint()));
-    g.add(summary, this.bucketOf(summary.startNs));
+    let ops = this.groups.get(summary.service);
+    if (!ops) this.groups.set(summary.service, (ops = new Map()));
+    let g = ops.get(summary.operation);
+    if (!g) ops.set(summary.operation, (g = new Endpoint()));
+    g.add(summary, this.slot(summary.startNs), this.bucketNs, this.blockNs, this.queries);
     this.changes++;
   }
 
@@ -131,25 +283,61 @@ export class EndpointIndex {
 
   /** Equals aggregateEndpoints(the summaries with since <= startNs < until, policy, top). */
   endpoints(policy: OutlierPolicy, top: number, sinceNs?: bigint, untilNs?: bigint): EndpointStats[] {
+    const gen = ++this.queries;
     const out: EndpointStats[] = [];
-    for (const g of this.groups.values()) {
-      const cells = g.window(this.bucketNs, sinceNs, untilNs);
-      if (cells.length > 0) out.push(mergeEndpoint(cells, g.table, policy, top));
+    for (const ops of this.groups.values()) {
+      for (const g of ops.values()) {
+        const cells = g.window({ since: sinceNs, until: untilNs }, this.bucketNs, this.blockNs, gen);
+        if (cells.length > 0) out.push(mergeEndpoint(cells, g.table, policy, top));
+      }
     }
     return out.sort(compareEndpoints);
   }
 
-  private unfile(t: TraceSummary): void {
-    const k = componentKey(t.service, t.operation);
-    const g = this.groups.get(k);
-    if (!g) return;
-    g.remove(t, this.bucketOf(t.startNs));
-    if (g.cells.size === 0) this.groups.delete(k);
+  /**
+   * The newest `max` summaries starting in [since, until) (latest start first, then smallest
+   * traceId), in no particular order, and how many the window holds: what a page can draw of it.
+   * Costs a pass over the buckets and a sort of the one bucket the cut falls in, not of all.
+   */
+  newest(max: number, sinceNs?: bigint, untilNs?: bigint): { picked: TraceSummary[]; inWindow: number } {
+    const w: Window = { since: sinceNs, until: untilNs };
+    const cells: { cell: Cell; cut: boolean }[] = [];
+    for (const ops of this.groups.values()) for (const g of ops.values()) for (const c of g.cellsIn(w, this.bucketNs, this.blockNs)) cells.push(c);
+    // Newest bucket first; a bucket's traces are all newer than an older bucket's, whatever the endpoint.
+    cells.sort((a, b) => (a.cell.lo > b.cell.lo ? -1 : a.cell.lo < b.cell.lo ? 1 : 0));
+    const picked: TraceSummary[] = [];
+    let inWindow = 0;
+    for (let i = 0; i < cells.length; ) {
+      // One bucket across endpoints.
+      const lo = (cells[i] as { cell: Cell }).cell.lo;
+      const room = max - picked.length;
+      const bucket: TraceSummary[] = [];
+      for (; i < cells.length && (cells[i] as { cell: Cell }).cell.lo === lo; i++) {
+        const { cell, cut } = cells[i] as { cell: Cell; cut: boolean };
+        if (room > 0 || cut) {
+          for (const t of cell.members) if (!cut || contains(w, t)) bucket.push(t);
+        } else inWindow += cell.members.size;
+      }
+      inWindow += bucket.length;
+      if (room <= 0) continue;
+      if (bucket.length > room) bucket.sort((a, b) => (a.startNs > b.startNs ? -1 : a.startNs < b.startNs ? 1 : a.traceId < b.traceId ? -1 : a.traceId > b.traceId ? 1 : 0));
+      for (let k = 0; k < bucket.length && k < room; k++) picked.push(bucket[k] as TraceSummary);
+    }
+    return { picked, inWindow };
   }
 
-  /** The start of the bucket holding `startNs` (floored, negative starts included). */
-  private bucketOf(startNs: bigint): bigint {
-    const r = startNs % this.bucketNs;
-    return startNs - (r < 0n ? r + this.bucketNs : r);
+  private unfile(t: TraceSummary): void {
+    const ops = this.groups.get(t.service);
+    const g = ops?.get(t.operation);
+    if (!ops || !g) return;
+    g.remove(t, this.slot(t.startNs), this.queries);
+    if (g.blocks.size > 0) return;
+    ops.delete(t.operation);
+    if (ops.size === 0) this.groups.delete(t.service);
+  }
+
+  private slot(startNs: bigint): Slot {
+    const cell = floorDiv(startNs, this.bucketNs);
+    return { cell, block: floorDiv(cell, this.perBlock) };
   }
 }

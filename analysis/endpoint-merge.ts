@@ -1,7 +1,7 @@
 // One endpoint's statistics from its buckets (endpoint-cell.ts), exactly what aggregateEndpoints
 // answers over the same traces: percentiles by selection across the buckets' sorted arrays,
 // sums and counts added, outliers and the typical trace taken from each bucket's ends.
-import type { CellData, ComponentTable } from './endpoint-cell.js';
+import { COMP_ERRORS, COMP_FROM, COMP_ID, COMP_STRIDE, COMP_SUM, COMP_TO, type CellData, type ComponentTable } from './endpoint-cell.js';
 import {
   compareComponents,
   compareOutliers,
@@ -17,13 +17,17 @@ import {
 } from './endpoints.js';
 import { encodeBinCounts } from './latency-histogram.js';
 import { rankOf, type Percentiles } from './percentiles.js';
-import { binCounts, exactSum, lowerBound, maxOf, upperBound, valuesAtRanks, type Run } from './sorted-runs.js';
+import { binCounts, exactSum, lowerBound, maxOf, Scratch, upperBound, valuesAtRanks, type Run } from './sorted-runs.js';
 
 /**
  * Components' ranks are located in groups of 2^3 HDR bins (128 per power of two): fewer counts
  * to add up per component, a few more values gathered per rank.
  */
 const COMPONENT_SHIFT = 3;
+
+/** Counts per bin of the durations, then of each component in turn (queries are synchronous). */
+const durationCounts = new Scratch();
+const componentCounts = new Scratch();
 
 /** `cells` hold at least one trace between them. */
 export function mergeEndpoint(cells: readonly CellData[], table: ComponentTable, policy: OutlierPolicy, top: number): EndpointStats {
@@ -33,10 +37,10 @@ export function mergeEndpoint(cells: readonly CellData[], table: ComponentTable,
   for (const c of cells) {
     n += c.n;
     sum += c.durationSum;
-    runs.push({ values: c.durations, bins: c.durationBins, from: 0, to: c.n });
+    runs.push({ values: c.values, bins: c.bins, from: 0, to: c.n });
   }
   const sumDur = exactSum(sum, runs);
-  const bins = binCounts(runs, 0);
+  const bins = binCounts(runs, 0, durationCounts);
   const [p50 = 0, p90 = 0, p99 = 0, p999 = 0] = valuesAtRanks(runs, [rankOf(n, 50), rankOf(n, 90), rankOf(n, 99), rankOf(n, 99.9)], bins);
   const latencyNs: Percentiles = { p50, p90, p99, p999, max: maxOf(runs) };
 
@@ -44,7 +48,7 @@ export function mergeEndpoint(cells: readonly CellData[], table: ComponentTable,
 
   const threshold = outlierThreshold(policy, latencyNs, (p) => valuesAtRanks(runs, [rankOf(n, p)], bins)[0] ?? 0);
   let outlierCount = 0;
-  for (const c of cells) outlierCount += c.n - lowerBound(c.durations, threshold, 0, c.n);
+  for (const c of cells) outlierCount += c.n - lowerBound(c.values, threshold, 0, c.n);
   const take = Math.min(Math.max(0, top), outlierCount);
   const slowest = take > 0 ? slowestTraces(cells, take, valuesAtRanks(runs, [n - take + 1], bins)[0] ?? 0) : [];
 
@@ -67,15 +71,16 @@ export function mergeEndpoint(cells: readonly CellData[], table: ComponentTable,
 function components(cells: readonly CellData[], table: ComponentTable, n: number, sumDur: number): { criticalPath: ComponentStats[]; medianWithZeros: Map<string, number> } {
   const acc: ({ runs: Run[]; sum: number; errors: number; onPath: number } | undefined)[] = new Array(table.size);
   for (const c of cells) {
-    for (let j = 0; j < c.compIds.length; j++) {
-      const id = c.compIds[j] ?? 0;
-      const from = c.compStart[j] ?? 0;
-      const to = c.compStart[j + 1] ?? 0;
+    const comps = c.comps;
+    for (let r = 0; r < comps.length; r += COMP_STRIDE) {
+      const id = comps[r + COMP_ID] ?? 0;
+      const from = comps[r + COMP_FROM] ?? 0;
+      const to = comps[r + COMP_TO] ?? 0;
       let a = acc[id];
       if (!a) acc[id] = a = { runs: [], sum: 0, errors: 0, onPath: 0 };
-      a.runs.push({ values: c.compValues, bins: c.compBins, from, to });
-      a.sum += c.compSum[j] ?? 0;
-      a.errors += c.compErrors[j] ?? 0;
+      a.runs.push({ values: c.values, bins: c.bins, from, to });
+      a.sum += comps[r + COMP_SUM] ?? 0;
+      a.errors += comps[r + COMP_ERRORS] ?? 0;
       a.onPath += to - from;
     }
   }
@@ -86,7 +91,7 @@ function components(cells: readonly CellData[], table: ComponentTable, n: number
     if (!a || !meta) return;
     const mwz = medianWithZerosRank(n, a.onPath);
     const ranks = [rankOf(a.onPath, 50), rankOf(a.onPath, 90), rankOf(a.onPath, 99), mwz ?? 1];
-    const [p50 = 0, p90 = 0, p99 = 0, median = 0] = valuesAtRanks(a.runs, ranks, binCounts(a.runs, COMPONENT_SHIFT));
+    const [p50 = 0, p90 = 0, p99 = 0, median = 0] = valuesAtRanks(a.runs, ranks, binCounts(a.runs, COMPONENT_SHIFT, componentCounts));
     const selfNs = { p50, p90, p99, max: maxOf(a.runs), total: exactSum(a.sum, a.runs) };
     criticalPath.push(componentStats(meta, meta.part, a.onPath, selfNs, sumDur, a.errors));
     medianWithZeros.set(meta.key, mwz === undefined ? 0 : median);
@@ -102,7 +107,7 @@ function components(cells: readonly CellData[], table: ComponentTable, n: number
 function slowestTraces(cells: readonly CellData[], take: number, atLeast: number): TraceSummary[] {
   const candidates: TraceSummary[] = [];
   for (const c of cells) {
-    const from = Math.max(lowerBound(c.durations, atLeast, 0, c.n), c.n - take);
+    const from = Math.max(lowerBound(c.values, atLeast, 0, c.n), c.n - take);
     for (let i = c.n - 1; i >= from; i--) candidates.push(c.traces[i] as TraceSummary);
   }
   return candidates.sort(compareOutliers).slice(0, take);
@@ -112,7 +117,7 @@ function slowestTraces(cells: readonly CellData[], take: number, atLeast: number
 function typical(cells: readonly CellData[], p50: number): TraceSummary | undefined {
   let best: TraceSummary | undefined;
   for (const c of cells) {
-    const end = upperBound(c.durations, p50, 0, c.n);
+    const end = upperBound(c.values, p50, 0, c.n);
     const t = c.traces[end - 1];
     if (end > 0 && t && t.durationNs === p50 && (best === undefined || typicalBefore(t, best))) best = t;
   }

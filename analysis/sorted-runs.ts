@@ -44,6 +44,23 @@ export function upperBound(a: ArrayLike<number>, x: number, from: number, to: nu
 }
 
 /**
+ * A Float64Array reused from call to call. A query would otherwise allocate thousands of
+ * ArrayBuffers for counts and gathered values, and their external memory drives full
+ * collections of the (large) heap. What take() returns is valid until its next call.
+ */
+export class Scratch {
+  private buf = new Float64Array(1024);
+
+  /** `n` zeros. */
+  take(n: number): Float64Array {
+    if (this.buf.length < n) this.buf = new Float64Array(Math.max(n, 2 * this.buf.length));
+    const view = this.buf.subarray(0, n);
+    view.fill(0);
+    return view;
+  }
+}
+
+/**
  * How many values fall in each group of 2^shift consecutive HDR bins, from the first group
  * present (shift 0: per bin, what the latency histogram records).
  */
@@ -53,7 +70,8 @@ export interface BinCounts {
   readonly shift: number;
 }
 
-export function binCounts(runs: readonly Run[], shift: number): BinCounts {
+/** Counts in `scratch` (valid until its next use). */
+export function binCounts(runs: readonly Run[], shift: number, scratch: Scratch): BinCounts {
   let lo = Infinity;
   let hi = -Infinity;
   for (const r of runs) {
@@ -61,8 +79,8 @@ export function binCounts(runs: readonly Run[], shift: number): BinCounts {
     lo = Math.min(lo, (r.bins[r.from] ?? 0) >> shift);
     hi = Math.max(hi, (r.bins[r.to - 1] ?? 0) >> shift);
   }
-  if (lo > hi) return { counts: new Float64Array(0), first: 0, shift };
-  const counts = new Float64Array(hi - lo + 1);
+  if (lo > hi) return { counts: scratch.take(0), first: 0, shift };
+  const counts = scratch.take(hi - lo + 1);
   for (const r of runs) {
     const bins = r.bins;
     for (let i = r.from; i < r.to; i++) counts[((bins[i] ?? 0) >> shift) - lo]++;
@@ -79,29 +97,31 @@ export function valuesAtRanks(runs: readonly Run[], ranks: readonly number[], co
   const order = ranks.map((_, i) => i).sort((a, b) => (ranks[a] ?? 0) - (ranks[b] ?? 0));
   let group = 0;
   let below = 0;
-  let gathered: { group: number; values: Float64Array } | undefined;
+  let inGroup: { group: number; values: Float64Array } | undefined;
   for (const i of order) {
     const rank = ranks[i] ?? 1;
     while (group < counts.counts.length - 1 && below + (counts.counts[group] ?? 0) < rank) below += counts.counts[group++] ?? 0;
-    if (gathered?.group !== group) gathered = { group, values: gather(runs, counts.first + group, counts.shift, counts.counts[group] ?? 0) };
-    out[i] = gathered.values[rank - below - 1] ?? 0;
+    if (inGroup?.group !== group) inGroup = { group, values: gather(runs, counts.first + group, counts.shift, counts.counts[group] ?? 0) };
+    out[i] = inGroup.values[rank - below - 1] ?? 0;
   }
   return out;
 }
 
-/** The values of one group of bins across the runs, ascending. */
+const gathered = new Scratch();
+
+/** The values of one group of bins across the runs, ascending (in a scratch array). */
 function gather(runs: readonly Run[], group: number, shift: number, size: number): Float64Array {
   const lo = group << shift;
   const hi = ((group + 1) << shift) - 1;
-  const out = new Float64Array(size);
+  const out = gathered.take(size);
   let n = 0;
   for (const r of runs) {
     const bins = r.bins;
     if (r.to <= r.from || (bins[r.from] ?? 0) > hi || (bins[r.to - 1] ?? 0) < lo) continue;
     const a = lowerBound(bins, lo, r.from, r.to);
     const b = upperBound(bins, hi, a, r.to);
-    out.set(r.values.subarray(a, b), n);
-    n += b - a;
+    const values = r.values;
+    for (let i = a; i < b; i++) out[n++] = values[i] ?? 0;
   }
   return out.sort();
 }

@@ -41,7 +41,8 @@ function summary(id: string, startS: number, durMs: number, comps: [string, numb
 }
 
 describe('EndpointIndex: hand-checked', () => {
-  const index = new EndpointIndex({ bucketNs: 10n * S });
+  // Blocks of 2 buckets: the window below cuts a block, then a bucket.
+  const index = new EndpointIndex({ bucketNs: 10n * S, bucketsPerBlock: 2 });
   const golden = [
     summary('a1', 0, 10, [['api', 4], ['db', 6]]),
     summary('a2', 5, 30, [['api', 10], ['db', 20]]),
@@ -173,8 +174,8 @@ function reference(model: ReadonlyMap<string, TraceSummary>, q: Query): Endpoint
 describe('EndpointIndex: equals aggregateEndpoints', () => {
   it('after any sequence of set, replace and delete, for any window, policy and top', () => {
     fc.assert(
-      fc.property(fc.constantFrom(1n, 3n * S, BUCKET, 60n * S), fc.array(stepArb, { maxLength: 60 }), fc.array(queryArb, { minLength: 1, maxLength: 4 }), (bucketNs, steps, finalQueries) => {
-        const index = new EndpointIndex({ bucketNs });
+      fc.property(fc.constantFrom(1n, 3n * S, BUCKET, 60n * S), fc.constantFrom(1, 2, 3, 32), fc.array(stepArb, { maxLength: 60 }), fc.array(queryArb, { minLength: 1, maxLength: 4 }), (bucketNs, bucketsPerBlock, steps, finalQueries) => {
+        const index = new EndpointIndex({ bucketNs, bucketsPerBlock });
         const model = new Map<string, TraceSummary>();
         for (const step of steps) {
           if (step.op === 'set') {
@@ -197,8 +198,8 @@ describe('EndpointIndex: equals aggregateEndpoints', () => {
 
   it('many traces per bucket (selection across buckets, not a single sort)', () => {
     fc.assert(
-      fc.property(fc.array(summaryArb, { minLength: 50, maxLength: 400 }), queryArb, fc.integer({ min: 0, max: 1_000_000 }), (raw, q, salt) => {
-        const index = new EndpointIndex({ bucketNs: 5n * S });
+      fc.property(fc.array(summaryArb, { minLength: 50, maxLength: 400 }), queryArb, fc.constantFrom(1, 2, 4), fc.integer({ min: 0, max: 1_000_000 }), (raw, q, bucketsPerBlock, salt) => {
+        const index = new EndpointIndex({ bucketNs: 5n * S, bucketsPerBlock });
         const model = new Map<string, TraceSummary>();
         raw.forEach((r, i) => {
           const t = { ...toSummary(r), traceId: `${salt}-${i}` };
@@ -208,6 +209,29 @@ describe('EndpointIndex: equals aggregateEndpoints', () => {
         expect(index.endpoints(q.policy, q.top, q.since, q.until)).toStrictEqual(reference(model, q));
       }),
       { numRuns: 100 },
+    );
+  });
+});
+
+describe('EndpointIndex.newest', () => {
+  it('the newest max traces of the window (latest start, then smallest id), and the count of all in it', () => {
+    fc.assert(
+      fc.property(fc.array(summaryArb, { maxLength: 80 }), fc.integer({ min: 0, max: 40 }), boundArb, boundArb, fc.constantFrom(1n, 3n * S, BUCKET), fc.constantFrom(1, 2, 32), (raw, max, since, until, bucketNs, bucketsPerBlock) => {
+        const index = new EndpointIndex({ bucketNs, bucketsPerBlock });
+        const model = new Map<string, TraceSummary>();
+        for (const r of raw) {
+          const t = toSummary(r);
+          index.set(t);
+          model.set(t.traceId, t);
+        }
+        const inWindow = [...model.values()].filter((t) => (since === undefined || t.startNs >= since) && (until === undefined || t.startNs < until));
+        inWindow.sort((a, b) => (a.startNs > b.startNs ? -1 : a.startNs < b.startNs ? 1 : a.traceId < b.traceId ? -1 : 1));
+        const got = index.newest(max, since, until);
+        expect(got.inWindow).toBe(inWindow.length);
+        expect(new Set(got.picked)).toEqual(new Set(inWindow.slice(0, max)));
+        expect(got.picked).toHaveLength(Math.min(max, inWindow.length));
+      }),
+      { numRuns: 300 },
     );
   });
 });
