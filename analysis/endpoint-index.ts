@@ -215,6 +215,9 @@ class Endpoint {
   }
 }
 
+/** What readers of an index (the live page) may call: nothing that changes it. */
+export type EndpointIndexReader = Pick<EndpointIndex, 'get' | 'has' | 'size' | 'version' | 'values' | 'endpoints' | 'newest'>;
+
 export class EndpointIndex {
   readonly bucketNs: bigint;
   private readonly perBlock: bigint;
