@@ -4,6 +4,7 @@
 // arrays for a block; a query merges these, never the summaries. Three typed arrays per cell:
 // allocating many small ones cost more than filling them.
 import { threadPart, type ComponentTime, type ThreadPart, type TraceSummary } from './endpoints.js';
+import { mergeRuns, sortRange } from './sorted-merge.js';
 import { binsOf } from './sorted-runs.js';
 
 /** What a component's statistics carry besides numbers: its name (the first summary's, equal in all). */
@@ -98,7 +99,7 @@ export function buildCell(members: Iterable<TraceSummary>, table: ComponentTable
     if (!e) return;
     const from = at;
     for (const v of e.values) values[at++] = v;
-    values.subarray(from, at).sort();
+    sortRange(values, from, at);
     comps.set([id, from, at, e.sum, e.errors], j * COMP_STRIDE);
   });
   return { n, traces, values, bins: binsOf(values), durationSum, comps };
@@ -133,14 +134,16 @@ export function mergeCells(cells: readonly CellData[]): CellData {
     const from = at;
     let sum = 0;
     let errors = 0;
+    const starts: number[] = [];
     for (const s of slices.get(id) ?? []) {
+      starts.push(at);
       values.set(s.cell.values.subarray(s.from, s.to), at);
       at += s.to - s.from;
       sum += s.sum;
       errors += s.errors;
     }
-    // Sorted runs concatenated: a native sort of doubles is faster here than a k-way merge in JS.
-    values.subarray(from, at).sort();
+    // Each bucket's slice is sorted: merged, not sorted again.
+    mergeRuns(values, from, at, starts);
     comps.set([id, from, at, sum, errors], j * COMP_STRIDE);
   });
   return { n, traces, values, bins: binsOf(values), durationSum, comps };

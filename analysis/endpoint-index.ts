@@ -68,12 +68,21 @@ class Block implements Span {
     if (this.data) return [this.data];
     if (!this.built) {
       // First build (a restart, a cold query): straight from the summaries, no bucket's arrays needed.
-      this.built = true;
-      return [(this.data = buildCell(this.members(), table))];
+      this.prepare(table);
+      if (this.data) return [this.data];
     }
     const cells = this.sorted().map(cellData);
     if (this.changedAt >= gen - 1) return cells;
+    // The buckets keep their arrays: the block's next change rebuilds only its bucket's.
     return [(this.data = mergeCells(cells))];
+  }
+
+  /** Builds the block if never built; returns how many traces that read. */
+  prepare(table: ComponentTable): number {
+    if (this.built) return 0;
+    this.built = true;
+    this.data = buildCell(this.members(), table);
+    return this.data.n;
   }
 
   private *members(): Iterable<TraceSummary> {
@@ -210,6 +219,16 @@ class Endpoint {
     }
   }
 
+  /** Builds never-built blocks until about `budget` traces were read; returns how many were. */
+  prepare(budget: number): number {
+    let spent = 0;
+    for (const block of this.blocks.values()) {
+      if (spent >= budget) break;
+      if (!block.built) spent += block.prepare(this.table);
+    }
+    return spent;
+  }
+
   private cellData(cell: Cell): CellData {
     return (cell.data ??= buildCell(cell.members, this.table));
   }
@@ -295,6 +314,22 @@ export class EndpointIndex {
       }
     }
     return out.sort(compareEndpoints);
+  }
+
+  /**
+   * Builds blocks a query would otherwise build first, about `budget` traces' worth, and says
+   * whether any are left: lets a server spread a restart's first build over many short slices
+   * instead of one long query.
+   */
+  prepare(budget: number): boolean {
+    let left = budget;
+    for (const ops of this.groups.values()) {
+      for (const g of ops.values()) {
+        left -= g.prepare(left);
+        if (left <= 0) return false;
+      }
+    }
+    return true;
   }
 
   /**

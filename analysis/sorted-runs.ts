@@ -53,10 +53,15 @@ export class Scratch {
 
   /** `n` zeros. */
   take(n: number): Float64Array {
-    if (this.buf.length < n) this.buf = new Float64Array(Math.max(n, 2 * this.buf.length));
-    const view = this.buf.subarray(0, n);
+    const view = this.space(n);
     view.fill(0);
     return view;
+  }
+
+  /** `n` numbers, whatever they were. */
+  space(n: number): Float64Array {
+    if (this.buf.length < n) this.buf = new Float64Array(Math.max(n, 2 * this.buf.length));
+    return this.buf.subarray(0, n);
   }
 }
 

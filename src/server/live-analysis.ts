@@ -64,7 +64,19 @@ export class LiveAnalysis {
     const dirty = this.store.dirtyTraces();
     for (const id of dirty) this.open.set(id, now);
     this.schedule();
+    this.warm();
     return { traces: this.index.size, pending: dirty.length };
+  }
+
+  /**
+   * Builds the restored index's blocks in slices of ~20 ms between other work, so that the first
+   * request for statistics does not build them all at once (seconds for a million traces).
+   */
+  private warm(): void {
+    if (this.stopped) return;
+    const end = Date.now() + 20;
+    while (Date.now() < end) if (this.index.prepare(2_000)) return;
+    setImmediate(() => this.warm());
   }
 
   /**

@@ -213,6 +213,62 @@ describe('EndpointIndex: equals aggregateEndpoints', () => {
   });
 });
 
+describe('EndpointIndex: blocks read as buckets while they change, then merged', () => {
+  it('equals aggregateEndpoints before, during and after', () => {
+    fc.assert(
+      fc.property(
+        fc.array(summaryArb, { minLength: 50, maxLength: 300 }),
+        fc.array(stepArb.filter((x) => x.op !== 'query'), { minLength: 1, maxLength: 20 }),
+        queryArb,
+        fc.constantFrom(2, 4, 8),
+        (raw, changes, q, bucketsPerBlock) => {
+          const index = new EndpointIndex({ bucketNs: 2n * S, bucketsPerBlock });
+          const model = new Map<string, TraceSummary>();
+          const apply = (step: (typeof changes)[number]): void => {
+            if (step.op === 'set') {
+              const t = toSummary(step.s);
+              index.set(t);
+              model.set(t.traceId, t);
+            } else if (step.op === 'delete') index.delete(step.id);
+            if (step.op === 'delete') model.delete(step.id);
+          };
+          // Many distinct ids: 300 traces, not 25.
+          raw.forEach((r, i) => apply({ op: 'set', s: { ...r, id: 100 + i } }));
+          const all: Query = { ...q, since: undefined, until: undefined };
+          expect(index.endpoints(all.policy, all.top)).toStrictEqual(reference(model, all));
+          for (const c of changes) apply(c);
+          // Changed blocks: read as buckets, then (unchanged since) merged, then as merged.
+          for (let i = 0; i < 3; i++) expect(index.endpoints(all.policy, all.top)).toStrictEqual(reference(model, all));
+          expect(index.endpoints(q.policy, q.top, q.since, q.until)).toStrictEqual(reference(model, q));
+        },
+      ),
+      { numRuns: 150 },
+    );
+  });
+});
+
+describe('EndpointIndex.prepare', () => {
+  it('builds blocks in slices ahead of the first query, which then answers the same', () => {
+    fc.assert(
+      fc.property(fc.array(summaryArb, { minLength: 1, maxLength: 120 }), fc.integer({ min: 1, max: 30 }), queryArb, (raw, budget, q) => {
+        const index = new EndpointIndex({ bucketNs: 3n * S, bucketsPerBlock: 2 });
+        const model = new Map<string, TraceSummary>();
+        for (const r of raw) {
+          const t = toSummary(r);
+          index.set(t);
+          model.set(t.traceId, t);
+        }
+        let slices = 0;
+        while (!index.prepare(budget)) slices++;
+        expect(slices).toBeLessThanOrEqual(model.size);
+        expect(index.prepare(budget)).toBe(true);
+        expect(index.endpoints(q.policy, q.top, q.since, q.until)).toStrictEqual(reference(model, q));
+      }),
+      { numRuns: 100 },
+    );
+  });
+});
+
 describe('EndpointIndex.newest', () => {
   it('the newest max traces of the window (latest start, then smallest id), and the count of all in it', () => {
     fc.assert(
