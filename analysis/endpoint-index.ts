@@ -1,11 +1,12 @@
 // Per-endpoint statistics kept current as traces are analysed, re-analysed and forgotten,
-// instead of re-aggregating every summary per query (issue 11). Summaries are grouped by
-// endpoint and time bucket (by trace start), buckets into blocks of 32; a bucket's sorted arrays
-// (endpoint-cell.ts) are rebuilt only when it changed, a block's by merging its buckets' arrays.
-// A query merges whole blocks, the buckets of the blocks it cuts, and filters only the buckets
-// cut by the window's edges (endpoint-merge.ts). Answers equal aggregateEndpoints over the same
-// traces; merging fewer, larger sorted arrays is what makes a query cheap.
-import { buildCell, ComponentTable, mergeCells, type CellData } from './endpoint-cell.js';
+// instead of re-aggregating every summary per query (issue 11). Summaries are filed by endpoint
+// and time bucket (by trace start), buckets in blocks of 32. A block's sorted arrays
+// (endpoint-cell.ts) are built once from its summaries, then patched with the traces added and
+// removed since (endpoint-patch.ts) when next read. A query merges whole blocks
+// (endpoint-merge.ts), the buckets of the blocks its window cuts, and filters the two buckets at
+// the window's edges. Answers equal aggregateEndpoints over the same traces.
+import { buildCell, ComponentTable, type CellData } from './endpoint-cell.js';
+import { patchCell } from './endpoint-patch.js';
 import { mergeEndpoint } from './endpoint-merge.js';
 import { compareEndpoints, type EndpointStats, type OutlierPolicy, type TraceSummary } from './endpoints.js';
 
@@ -42,47 +43,59 @@ interface Slot {
 /** One endpoint's traces in one time bucket. */
 class Cell implements Span {
   readonly members = new Set<TraceSummary>();
-  /** Sorted arrays of `members`; undefined since the last change. */
+  /**
+   * The bucket's own arrays, for windows that cut its block (built when such a window first
+   * reads it; undefined since the bucket changed).
+   */
   data: CellData | undefined;
   constructor(readonly lo: bigint) {}
 }
 
-/** Consecutive buckets of one endpoint. */
+/**
+ * Consecutive buckets of one endpoint, and their arrays: built from the summaries once, then
+ * patched with what was added and removed since (endpoint-patch.ts) when next read.
+ */
 class Block implements Span {
   readonly cells = new Map<Key, Cell>();
-  /** Its cells' arrays merged; undefined since any of them changed. */
-  data: CellData | undefined;
-  /** Whether `data` was ever built. */
-  built = false;
-  /** The query generation (EndpointIndex.queries) when a trace was last filed or removed here. */
-  changedAt = 0;
+  private data: CellData | undefined;
+  /** Since `data` was built or patched (none while there is no `data`). */
+  private readonly added = new Set<TraceSummary>();
+  private readonly removed = new Set<TraceSummary>();
   private byTime: Cell[] | undefined;
   constructor(readonly lo: bigint) {}
 
-  /**
-   * The block's arrays for a query of generation `gen`: merged, unless the block changed since
-   * the previous query (the newest block under ingest, or a re-analysed trace's): then its cells,
-   * and the merge waits until it stops changing, so that a block is not merged again per poll.
-   */
-  arrays(gen: number, table: ComponentTable, cellData: (c: Cell) => CellData): CellData[] {
-    if (this.data) return [this.data];
-    if (!this.built) {
-      // First build (a restart, a cold query): straight from the summaries, no bucket's arrays needed.
-      this.prepare(table);
-      if (this.data) return [this.data];
-    }
-    const cells = this.sorted().map(cellData);
-    if (this.changedAt >= gen - 1) return cells;
-    // The buckets keep their arrays: the block's next change rebuilds only its bucket's.
-    return [(this.data = mergeCells(cells))];
+  /** The block's arrays, up to date. */
+  arrays(table: ComponentTable): CellData {
+    if (!this.data) return this.build(table);
+    if (this.added.size + this.removed.size === 0) return this.data;
+    this.data = patchCell(this.data, [...this.added], this.removed, table);
+    this.added.clear();
+    this.removed.clear();
+    return this.data;
   }
 
-  /** Builds the block if never built; returns how many traces that read. */
+  /** Builds the arrays if never built; returns how many traces that read. */
   prepare(table: ComponentTable): number {
-    if (this.built) return 0;
-    this.built = true;
-    this.data = buildCell(this.members(), table);
-    return this.data.n;
+    return this.data ? 0 : this.build(table).n;
+  }
+
+  /**
+   * More changes than traces since the arrays were built (a block filling up from empty, or
+   * emptied by retention while nobody asked): building again costs no more than patching, and
+   * the change sets stop holding summaries.
+   */
+  private dropIfMostlyChanged(): void {
+    if (this.data && this.added.size + this.removed.size > this.data.n) {
+      this.data = undefined;
+      this.added.clear();
+      this.removed.clear();
+    }
+  }
+
+  private build(table: ComponentTable): CellData {
+    this.added.clear();
+    this.removed.clear();
+    return (this.data = buildCell(this.members(), table));
   }
 
   private *members(): Iterable<TraceSummary> {
@@ -99,7 +112,8 @@ class Block implements Span {
     }
     cell.members.add(t);
     cell.data = undefined;
-    this.data = undefined;
+    if (this.data && !this.removed.delete(t)) this.added.add(t);
+    this.dropIfMostlyChanged();
   }
 
   remove(t: TraceSummary, index: bigint): void {
@@ -107,7 +121,8 @@ class Block implements Span {
     const cell = this.cells.get(key);
     if (!cell?.members.delete(t)) return;
     cell.data = undefined;
-    this.data = undefined;
+    if (this.data && !this.added.delete(t)) this.removed.add(t);
+    this.dropIfMostlyChanged();
     if (cell.members.size === 0) {
       this.cells.delete(key);
       this.byTime = undefined;
@@ -156,7 +171,7 @@ class Endpoint {
   readonly blocks = new Map<Key, Block>();
   private byTime: Block[] | undefined;
 
-  add(t: TraceSummary, at: Slot, bucketNs: bigint, blockNs: bigint, gen: number): void {
+  add(t: TraceSummary, at: Slot, bucketNs: bigint, blockNs: bigint): void {
     const key = keyOf(at.block);
     let block = this.blocks.get(key);
     if (!block) {
@@ -164,15 +179,13 @@ class Endpoint {
       this.byTime = undefined;
     }
     block.add(t, at.cell, bucketNs);
-    block.changedAt = gen;
   }
 
-  remove(t: TraceSummary, at: Slot, gen: number): void {
+  remove(t: TraceSummary, at: Slot): void {
     const key = keyOf(at.block);
     const block = this.blocks.get(key);
     if (!block) return;
     block.remove(t, at.cell);
-    block.changedAt = gen;
     if (block.cells.size === 0) {
       this.blocks.delete(key);
       this.byTime = undefined;
@@ -180,22 +193,23 @@ class Endpoint {
   }
 
   /** Arrays covering exactly the traces in the window: whole blocks, whole buckets, filtered edge buckets. */
-  window(w: Window, bucketNs: bigint, blockNs: bigint, gen: number): CellData[] {
+  window(w: Window, bucketNs: bigint, blockNs: bigint): CellData[] {
     const blocks = (this.byTime ??= byLo([...this.blocks.values()]));
     const out: CellData[] = [];
     for (let i = firstEndingAfter(blocks, blockNs, w.since); i < blocks.length; i++) {
       const block = blocks[i] as Block;
       if (w.until !== undefined && block.lo >= w.until) break;
       if (covers(w, block.lo, blockNs)) {
-        for (const d of block.arrays(gen, this.table, (c) => this.cellData(c))) out.push(d);
+        out.push(block.arrays(this.table));
         continue;
       }
       const cells = block.sorted();
       for (let j = firstEndingAfter(cells, bucketNs, w.since); j < cells.length; j++) {
         const cell = cells[j] as Cell;
         if (w.until !== undefined && cell.lo >= w.until) break;
-        if (covers(w, cell.lo, bucketNs)) out.push(this.cellData(cell));
+        if (covers(w, cell.lo, bucketNs)) out.push((cell.data ??= buildCell(cell.members, this.table)));
         else {
+          // A bucket the window's edge cuts: built for this query.
           const inside = [...cell.members].filter((t) => contains(w, t));
           if (inside.length > 0) out.push(buildCell(inside, this.table));
         }
@@ -224,14 +238,11 @@ class Endpoint {
     let spent = 0;
     for (const block of this.blocks.values()) {
       if (spent >= budget) break;
-      if (!block.built) spent += block.prepare(this.table);
+      spent += block.prepare(this.table);
     }
     return spent;
   }
 
-  private cellData(cell: Cell): CellData {
-    return (cell.data ??= buildCell(cell.members, this.table));
-  }
 }
 
 /** What readers of an index (the live page) may call: nothing that changes it. */
@@ -245,8 +256,6 @@ export class EndpointIndex {
   /** By service, then operation: no key string built per trace. */
   private readonly groups = new Map<string, Map<string, Endpoint>>();
   private changes = 0;
-  /** Queries so far: blocks remember when they last changed in these units. */
-  private queries = 0;
 
   /** `bucketsPerBlock`: for tests; blocks hold this many buckets. */
   constructor(opts?: { bucketNs?: bigint; bucketsPerBlock?: number }) {
@@ -268,7 +277,7 @@ export class EndpointIndex {
     if (!ops) this.groups.set(summary.service, (ops = new Map()));
     let g = ops.get(summary.operation);
     if (!g) ops.set(summary.operation, (g = new Endpoint()));
-    g.add(summary, this.slot(summary.startNs), this.bucketNs, this.blockNs, this.queries);
+    g.add(summary, this.slot(summary.startNs), this.bucketNs, this.blockNs);
     this.changes++;
   }
 
@@ -305,11 +314,10 @@ export class EndpointIndex {
 
   /** Equals aggregateEndpoints(the summaries with since <= startNs < until, policy, top). */
   endpoints(policy: OutlierPolicy, top: number, sinceNs?: bigint, untilNs?: bigint): EndpointStats[] {
-    const gen = ++this.queries;
     const out: EndpointStats[] = [];
     for (const ops of this.groups.values()) {
       for (const g of ops.values()) {
-        const cells = g.window({ since: sinceNs, until: untilNs }, this.bucketNs, this.blockNs, gen);
+        const cells = g.window({ since: sinceNs, until: untilNs }, this.bucketNs, this.blockNs);
         if (cells.length > 0) out.push(mergeEndpoint(cells, g.table, policy, top));
       }
     }
@@ -368,7 +376,7 @@ export class EndpointIndex {
     const ops = this.groups.get(t.service);
     const g = ops?.get(t.operation);
     if (!ops || !g) return;
-    g.remove(t, this.slot(t.startNs), this.queries);
+    g.remove(t, this.slot(t.startNs));
     if (g.blocks.size > 0) return;
     ops.delete(t.operation);
     if (ops.size === 0) this.groups.delete(t.service);
