@@ -1,8 +1,9 @@
 // Across traces: per endpoint, the latency distribution (exact percentiles + an HDR
 // histogram), the critical-path breakdown by (service, operation), and the outliers with the
 // component to blame. Pure: trace summaries in, statistics out.
-import * as hdr from 'hdr-histogram-js';
-import { nearestRank, percentiles, type Percentiles } from './percentiles.js';
+import { encodeSorted } from './latency-histogram.js';
+import { nearestRank, sortedPercentiles, type Percentiles } from './percentiles.js';
+import { exactSum } from './sorted-runs.js';
 
 /** What aggregation needs of one analysed trace. */
 export interface TraceSummary {
@@ -83,25 +84,27 @@ export function aggregateEndpoints(traces: readonly TraceSummary[], policy: Outl
   }
   const out: EndpointStats[] = [];
   for (const g of groups.values()) out.push(endpointStats(g, policy, top));
-  out.sort((a, b) => b.traces - a.traces || cmp(a.service, b.service) || cmp(a.operation, b.operation));
-  return out;
+  return out.sort(compareEndpoints);
 }
 
+// Every choice below depends on the traces, never on their order: a cluster assembles them in
+// any order and must answer exactly what `cpath analyze` answers on a file. The index
+// (endpoint-index.ts) merges per-bucket state into the same result; the pieces both use are
+// exported below.
 function endpointStats(traces: readonly TraceSummary[], policy: OutlierPolicy, top: number): EndpointStats {
   const first = traces[0];
   const n = traces.length;
-  const durations = new Float64Array(n);
+  const sortedDur = new Float64Array(n);
   let sumDur = 0;
-  const histogram = hdr.build({ bitBucketSize: 64, autoResize: true, lowestDiscernibleValue: 1, numberOfSignificantValueDigits: 3, useWebAssembly: false });
   for (let i = 0; i < n; i++) {
     const d = traces[i]?.durationNs ?? 0;
-    durations[i] = d;
+    sortedDur[i] = d;
     sumDur += d;
-    histogram.recordValue(d);
   }
-  const latencyNs = percentiles(durations);
-  const latencyHistogram = hdr.encodeIntoCompressedBase64(histogram);
-  histogram.destroy();
+  sortedDur.sort();
+  sumDur = exactSum(sumDur, [{ values: sortedDur, from: 0, to: n }]);
+  const latencyNs = sortedPercentiles(sortedDur);
+  const latencyHistogram = encodeSorted(sortedDur);
 
   // Per component: path time in each trace where it is on the path.
   const perComp = new Map<string, { service: string; operation: string; part: ThreadPart; values: number[]; total: number; errors: number }>();
@@ -118,50 +121,21 @@ function endpointStats(traces: readonly TraceSummary[], policy: OutlierPolicy, t
   const medianWithZeros = new Map<string, number>();
   for (const [k, e] of perComp) {
     const sorted = Float64Array.from(e.values).sort();
-    criticalPath.push({
-      service: e.service,
-      operation: e.operation,
-      ...e.part,
-      onPathTraces: sorted.length,
-      selfNs: { p50: nearestRank(sorted, 50), p90: nearestRank(sorted, 90), p99: nearestRank(sorted, 99), max: sorted[sorted.length - 1] ?? 0, total: e.total },
-      share: sumDur > 0 ? e.total / sumDur : 0,
-      errors: e.errors,
-    });
+    const total = exactSum(e.total, [{ values: sorted, from: 0, to: sorted.length }]);
+    const selfNs = { p50: nearestRank(sorted, 50), p90: nearestRank(sorted, 90), p99: nearestRank(sorted, 99), max: sorted[sorted.length - 1] ?? 0, total };
+    criticalPath.push(componentStats(e, e.part, sorted.length, selfNs, sumDur, e.errors));
     // Median over all of the endpoint's traces, zeros included for traces without it.
-    const zeros = n - sorted.length;
-    const rank = Math.max(1, Math.ceil(0.5 * n));
-    medianWithZeros.set(k, rank <= zeros ? 0 : (sorted[rank - zeros - 1] ?? 0));
+    const rank = medianWithZerosRank(n, sorted.length);
+    medianWithZeros.set(k, rank === undefined ? 0 : (sorted[rank - 1] ?? 0));
   }
-  criticalPath.sort((a, b) => b.selfNs.total - a.selfNs.total || cmp(a.service, b.service) || cmp(a.operation, b.operation));
+  criticalPath.sort(compareComponents);
 
-  const sortedDur = Float64Array.from(durations).sort();
-  const threshold =
-    policy.kind === 'auto' ? Math.max(latencyNs.p99, Math.ceil(1.5 * latencyNs.p50)) : policy.kind === 'percentile' ? nearestRank(sortedDur, policy.p) : policy.ns;
+  const threshold = outlierThreshold(policy, latencyNs, (p) => nearestRank(sortedDur, p));
   const candidates = traces.filter((t) => t.durationNs >= threshold);
-  candidates.sort((a, b) => b.durationNs - a.durationNs || (a.startNs < b.startNs ? -1 : a.startNs > b.startNs ? 1 : 0));
-  const outliers: Outlier[] = candidates.slice(0, top).map((t) => {
-    let dom: ComponentTime | undefined;
-    let domKey = '';
-    const excess: { service: string; operation: string; ns: number }[] = [];
-    for (const [k, c] of t.components) {
-      if (!dom || c.ns > dom.ns || (c.ns === dom.ns && cmp(k, domKey) < 0)) {
-        dom = c;
-        domKey = k;
-      }
-      const x = c.ns - (medianWithZeros.get(k) ?? 0);
-      if (x > 0) excess.push({ service: c.service, operation: c.operation, ...threadPart(c), ns: x });
-    }
-    excess.sort((a, b) => b.ns - a.ns || cmp(a.service, b.service) || cmp(a.operation, b.operation));
-    return {
-      traceId: t.traceId,
-      durationNs: t.durationNs,
-      startNs: t.startNs,
-      dominant: dom ? { service: dom.service, operation: dom.operation, ...threadPart(dom), selfNs: dom.ns } : { service: t.service, operation: t.operation, selfNs: 0 },
-      excess,
-    };
-  });
+  candidates.sort(compareOutliers);
+  const outliers = candidates.slice(0, top).map((t) => toOutlier(t, medianWithZeros));
   let typical: TraceSummary | undefined;
-  for (const t of traces) if (t.durationNs === latencyNs.p50) typical ??= t;
+  for (const t of traces) if (t.durationNs === latencyNs.p50 && (typical === undefined || typicalBefore(t, typical))) typical = t;
   return {
     service: first?.service ?? '',
     operation: first?.operation ?? '',
@@ -176,10 +150,88 @@ function endpointStats(traces: readonly TraceSummary[], policy: OutlierPolicy, t
   };
 }
 
-function threadPart(c: ThreadPart): ThreadPart {
+/** Most traces first, then by name. */
+export function compareEndpoints(a: EndpointStats, b: EndpointStats): number {
+  return b.traces - a.traces || cmp(a.service, b.service) || cmp(a.operation, b.operation);
+}
+
+/** Components by total path time, then by name: (service, operation, thread, state) names one component. */
+export function compareComponents(a: ComponentStats, b: ComponentStats): number {
+  return b.selfNs.total - a.selfNs.total || compareNames(a, b);
+}
+
+/** Outliers: slowest first, then earliest start, then smallest traceId. */
+export function compareOutliers(a: TraceSummary, b: TraceSummary): number {
+  return b.durationNs - a.durationNs || (a.startNs < b.startNs ? -1 : a.startNs > b.startNs ? 1 : 0) || cmp(a.traceId, b.traceId);
+}
+
+/** Among the traces whose duration is the median, the typical one starts first (then smallest traceId). */
+export function typicalBefore(a: TraceSummary, b: TraceSummary): boolean {
+  return a.startNs < b.startNs || (a.startNs === b.startNs && a.traceId < b.traceId);
+}
+
+/** The duration an outlier must reach; `atPercentile(p)` is the nearest-rank percentile of the durations. */
+export function outlierThreshold(policy: OutlierPolicy, latency: Percentiles, atPercentile: (p: number) => number): number {
+  return policy.kind === 'auto' ? Math.max(latency.p99, Math.ceil(1.5 * latency.p50)) : policy.kind === 'percentile' ? atPercentile(policy.p) : policy.ns;
+}
+
+/**
+ * The rank, among a component's `onPath` sorted path times, of its median over all `n` traces
+ * of the endpoint with zeros for the traces without it; undefined when that median is a zero.
+ */
+export function medianWithZerosRank(n: number, onPath: number): number | undefined {
+  const zeros = n - onPath;
+  const rank = Math.max(1, Math.ceil(0.5 * n));
+  return rank <= zeros ? undefined : rank - zeros;
+}
+
+export function componentStats(
+  name: { readonly service: string; readonly operation: string },
+  part: ThreadPart,
+  onPathTraces: number,
+  selfNs: ComponentStats['selfNs'],
+  sumDur: number,
+  errors: number,
+): ComponentStats {
+  return { service: name.service, operation: name.operation, ...part, onPathTraces, selfNs, share: sumDur > 0 ? selfNs.total / sumDur : 0, errors };
+}
+
+/** An outlier: its dominant component and each component's excess over its median-with-zeros. */
+export function toOutlier(t: TraceSummary, medianWithZeros: ReadonlyMap<string, number>): Outlier {
+  let dom: ComponentTime | undefined;
+  let domKey = '';
+  const excess: ({ service: string; operation: string; ns: number } & ThreadPart)[] = [];
+  for (const [k, c] of t.components) {
+    if (!dom || c.ns > dom.ns || (c.ns === dom.ns && cmp(k, domKey) < 0)) {
+      dom = c;
+      domKey = k;
+    }
+    const x = c.ns - (medianWithZeros.get(k) ?? 0);
+    if (x > 0) excess.push({ service: c.service, operation: c.operation, ...threadPart(c), ns: x });
+  }
+  excess.sort((a, b) => b.ns - a.ns || compareNames(a, b));
+  return {
+    traceId: t.traceId,
+    durationNs: t.durationNs,
+    startNs: t.startNs,
+    dominant: dom ? { service: dom.service, operation: dom.operation, ...threadPart(dom), selfNs: dom.ns } : { service: t.service, operation: t.operation, selfNs: 0 },
+    excess,
+  };
+}
+
+export function threadPart(c: ThreadPart): ThreadPart {
   return { ...(c.thread !== undefined ? { thread: c.thread } : {}), ...(c.state !== undefined ? { state: c.state } : {}) };
+}
+
+function compareNames(a: { service: string; operation: string } & ThreadPart, b: { service: string; operation: string } & ThreadPart): number {
+  return cmp(a.service, b.service) || cmp(a.operation, b.operation) || cmpOptional(a.thread, b.thread) || cmpOptional(a.state, b.state);
 }
 
 function cmp(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** Absent first. */
+function cmpOptional(a: string | undefined, b: string | undefined): number {
+  return a === b ? 0 : a === undefined ? -1 : b === undefined ? 1 : cmp(a, b);
 }

@@ -2,20 +2,19 @@
 // save and every trace retention deletes (PgStore.changesSince), keeps the summaries in memory
 // as the single node does, and answers the query API and the live page from them. Trace lists,
 // trace details and attribute searches read PostgreSQL directly.
-import { aggregateEndpoints, type OutlierPolicy, type TraceSummary } from '../../analysis/endpoints.js';
+import { EndpointIndex } from '../../analysis/endpoint-index.js';
+import type { OutlierPolicy } from '../../analysis/endpoints.js';
 import { ComponentKeys } from '../../analysis/trace-summary.js';
 import { Diagnostics, type DiagnosticEntry } from '../model/diagnostics.js';
 import { ResourceInterner, stringifyAttr, type ResourceInfo, type SpanInput } from '../model/span.js';
 import { TraceSetBuilder } from '../model/trace-builder.js';
-import { granularityLabels, reportHeader, reportSettings } from '../report/header.js';
-import { percentileCurve, summaryColumns } from '../report/page-data.js';
 import type { PageData } from '../report/page-types.js';
 import { traceDetail } from '../report/trace-detail.js';
 import { toReportEndpoint } from '../report/trace-json.js';
 import type { ReportEndpoint } from '../report/types.js';
 import type { PgChange, PgStore } from '../store/pg-store.js';
 import type { AttrMatch, TraceCursor, TraceListEntry, TraceQuery } from '../store/span-store.js';
-import { newest, PAGE_MAX_TRACES, SEARCH_BUDGET_MS } from './page-api.js';
+import { pageData, SEARCH_BUDGET_MS } from './page-api.js';
 import type { QuerySource, TracePage } from './query-source.js';
 
 export interface ClusterQueryOptions {
@@ -30,8 +29,8 @@ export interface ClusterQueryOptions {
 export class ClusterQuery implements QuerySource {
   private readonly resources = new ResourceInterner();
   private readonly keys = new ComponentKeys();
-  /** Every analysed trace's summary, and the change that set it. */
-  private readonly summaries = new Map<string, TraceSummary>();
+  /** Every analysed trace's summary, filed by endpoint and time bucket (exact statistics without re-aggregating). */
+  private readonly index = new EndpointIndex();
   /** Per trace, the seq of the change applied last (a change read twice, or late, is not applied again). */
   private readonly applied = new Map<string, bigint>();
   private readonly problems = new Map<string, readonly DiagnosticEntry[]>();
@@ -39,7 +38,6 @@ export class ClusterQuery implements QuerySource {
   /** Clock granularity per resource, as the analysers shared it. */
   private granularity = new Map<ResourceInfo, number>();
   private counts = { spans: 0, traces: 0 };
-  private version = 0;
   private cached: { version: number; endpoints: ReportEndpoint[] } | undefined;
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
@@ -54,6 +52,8 @@ export class ClusterQuery implements QuerySource {
   /** Reads everything analysed so far, then follows the changes. */
   async start(): Promise<void> {
     await this.follow();
+    // The first statistics request would build every block at once (seconds for a million traces).
+    while (!this.index.prepare(2_000)) await new Promise((r) => setImmediate(r));
     const loop = (): void => {
       if (this.stopped) return;
       this.timer = setTimeout(() => {
@@ -75,7 +75,7 @@ export class ClusterQuery implements QuerySource {
   }
 
   get tracesKnown(): number {
-    return this.summaries.size;
+    return this.index.size;
   }
 
   /** One round: the changes since the last one, applied in order, and the stored counts. */
@@ -92,20 +92,18 @@ export class ClusterQuery implements QuerySource {
     const last = this.applied.get(c.traceId);
     if (last !== undefined && last >= c.seq) return;
     this.applied.set(c.traceId, c.seq);
-    this.version++;
-    if (c.kind === 'analysed') this.summaries.set(c.traceId, c.summary);
-    else this.summaries.delete(c.traceId);
+    if (c.kind === 'analysed') this.index.set(c.summary);
+    else this.index.delete(c.traceId);
     if (c.kind !== 'deleted' && c.problems.length > 0) this.problems.set(c.traceId, c.problems);
     else this.problems.delete(c.traceId);
   }
 
   endpoints(sinceNs?: bigint, untilNs?: bigint): ReportEndpoint[] {
     const allTime = sinceNs === undefined && untilNs === undefined;
-    if (allTime && this.cached?.version === this.version) return this.cached.endpoints;
-    const picked: TraceSummary[] = [];
-    for (const s of this.summaries.values()) if ((sinceNs === undefined || s.startNs >= sinceNs) && (untilNs === undefined || s.startNs < untilNs)) picked.push(s);
-    const endpoints = aggregateEndpoints(picked, this.o.outliers, this.o.top).map(toReportEndpoint);
-    if (allTime) this.cached = { version: this.version, endpoints };
+    const version = this.index.version;
+    if (allTime && this.cached?.version === version) return this.cached.endpoints;
+    const endpoints = this.index.endpoints(this.o.outliers, this.o.top, sinceNs, untilNs).map(toReportEndpoint);
+    if (allTime) this.cached = { version, endpoints };
     return endpoints;
   }
 
@@ -116,29 +114,8 @@ export class ClusterQuery implements QuerySource {
   }
 
   page(sinceNs?: bigint, untilNs?: bigint, now = Date.now()): PageData {
-    const { picked, omitted } = newest(this.summaries.values(), PAGE_MAX_TRACES, sinceNs, untilNs);
-    const endpoints = this.endpoints(sinceNs, untilNs);
-    return {
-      mode: 'live',
-      report: {
-        ...reportHeader(),
-        input: {
-          files: [this.store.url],
-          formats: ['cpath-store'],
-          spans: this.counts.spans,
-          traces: this.counts.traces,
-          tracesAnalysed: picked.length + omitted,
-          settings: reportSettings({ skewAdjust: this.o.skewAdjust, outliers: this.o.outliers, top: this.o.top }),
-          granularity: granularityLabels(this.granularity),
-        },
-        diagnostics: this.diagnostics(),
-        endpoints,
-      },
-      summaries: { ...summaryColumns(picked, endpoints), omitted },
-      curves: endpoints.map((e) => percentileCurve(e.latencyHistogram)),
-      traces: [],
-      takenAtMs: now,
-    };
+    const src = { storeName: this.store.url, summaries: this.index, granularity: this.granularity, endpoints: (s?: bigint, u?: bigint) => this.endpoints(s, u), diagnostics: () => this.diagnostics(), counts: () => this.counts };
+    return pageData(src, { skewAdjust: this.o.skewAdjust, outliers: this.o.outliers, top: this.o.top }, sinceNs, untilNs, now);
   }
 
   async trace(traceId: string): Promise<ReturnType<typeof traceDetail> | undefined> {

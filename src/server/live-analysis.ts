@@ -1,7 +1,9 @@
 // The server's analysis state: traces are assembled in the store, analysed when quiet for the
 // idle window (like the Collector's tail-sampling decision wait), re-analysed when late spans
-// reopen them, and summarised into the same per-endpoint statistics as `cpath analyze`.
-import { aggregateEndpoints, type OutlierPolicy, type TraceSummary } from '../../analysis/endpoints.js';
+// reopen them, and summarised into the same per-endpoint statistics as `cpath analyze`, kept
+// current per endpoint and time bucket by an EndpointIndex (not re-aggregated per request).
+import { EndpointIndex, type EndpointIndexReader } from '../../analysis/endpoint-index.js';
+import type { OutlierPolicy } from '../../analysis/endpoints.js';
 import { addGranularity } from '../../analysis/granularity.js';
 import { ComponentKeys, summarizeTrace } from '../../analysis/trace-summary.js';
 import { analyzeTrace } from '../../analysis/trace-analysis.js';
@@ -35,7 +37,8 @@ export class LiveAnalysis {
   readonly diag = new Diagnostics();
   private readonly granularity = new Map<ResourceInfo, number>();
   private readonly keys = new ComponentKeys();
-  private readonly summaries = new Map<string, TraceSummary>();
+  /** The analysed traces' summaries, by endpoint and time bucket. */
+  private readonly index = new EndpointIndex();
   /** Spans of traces first seen by this process and not analysed yet, oldest trace first. */
   private readonly buffered = new Map<string, SpanInput[]>();
   private bufferedSpans = 0;
@@ -43,8 +46,7 @@ export class LiveAnalysis {
   private readonly unanalysable = new Set<string>();
   /** Traces with unanalysed spans, by last batch time (ms); Map order is oldest batch first. */
   private readonly open = new Map<string, number>();
-  /** Bumped whenever `summaries` changes; the all-time endpoints are cached against it. */
-  private version = 0;
+  /** The all-time endpoints, valid while the index's version is unchanged. */
   private cached: { version: number; endpoints: ReportEndpoint[] } | undefined;
   private timer: NodeJS.Timeout | undefined;
   private working = false;
@@ -58,12 +60,23 @@ export class LiveAnalysis {
 
   /** Rebuilds the aggregates from the store and queues what was never analysed. */
   restore(now = Date.now()): { traces: number; pending: number } {
-    for (const t of this.store.summaries()) this.summaries.set(t.summary.traceId, t.summary);
-    this.version++;
+    for (const t of this.store.summaries()) this.index.set(t.summary);
     const dirty = this.store.dirtyTraces();
     for (const id of dirty) this.open.set(id, now);
     this.schedule();
-    return { traces: this.summaries.size, pending: dirty.length };
+    this.warm();
+    return { traces: this.index.size, pending: dirty.length };
+  }
+
+  /**
+   * Builds the restored index's blocks in slices of ~20 ms between other work, so that the first
+   * request for statistics does not build them all at once (seconds for a million traces).
+   */
+  private warm(): void {
+    if (this.stopped) return;
+    const end = Date.now() + 20;
+    while (Date.now() < end) if (this.index.prepare(2_000)) return;
+    setImmediate(() => this.warm());
   }
 
   /**
@@ -76,7 +89,7 @@ export class LiveAnalysis {
     for (const s of spans) {
       const id = s.traceId;
       if (this.open.get(id) !== now) {
-        const fresh = !this.open.has(id) && !this.summaries.has(id) && !this.unanalysable.has(id);
+        const fresh = !this.open.has(id) && !this.index.has(id) && !this.unanalysable.has(id);
         // Delete first so that the Map keeps oldest-first order.
         this.open.delete(id);
         this.open.set(id, now);
@@ -107,12 +120,12 @@ export class LiveAnalysis {
   }
 
   get tracesKnown(): number {
-    return this.summaries.size;
+    return this.index.size;
   }
 
   /** The analysed traces' summaries and the detected granularity, read-only (the live page's snapshot). */
-  view(): { readonly summaries: ReadonlyMap<string, TraceSummary>; readonly granularity: ReadonlyMap<ResourceInfo, number> } {
-    return { summaries: this.summaries, granularity: this.granularity };
+  view(): { readonly summaries: EndpointIndexReader; readonly granularity: ReadonlyMap<ResourceInfo, number> } {
+    return { summaries: this.index, granularity: this.granularity };
   }
 
   /** Stops the analysis timer for good (the server closes the store next); unanalysed traces stay dirty in the store. */
@@ -194,10 +207,9 @@ export class LiveAnalysis {
   }
 
   private analyse(traceId: string): void {
-    this.version++;
     const trace = this.loadTrace(traceId, this.diag, true);
     if (!trace) {
-      this.summaries.delete(traceId);
+      this.index.delete(traceId);
       return;
     }
     addGranularity(this.granularity, trace);
@@ -208,20 +220,19 @@ export class LiveAnalysis {
       // Stored and acknowledged, so listed, flagged with why it has no analysis (never hidden).
       this.unanalysable.add(traceId);
       this.store.saveUnanalysable(unanalysable(trace, this.traceProblems(traceId)));
-      this.summaries.delete(traceId);
+      this.index.delete(traceId);
       return;
     }
     let errors = 0;
     for (const s of trace.spans) if (s.status === 'error') errors++;
     this.store.saveAnalysis({ summary, spans: trace.spans.length, errors });
-    this.summaries.set(traceId, summary);
+    this.index.set(summary);
   }
 
   /** Retention deleted these traces. */
   forget(traceIds: readonly string[]): void {
-    this.version++;
     for (const id of traceIds) {
-      this.summaries.delete(id);
+      this.index.delete(id);
       this.open.delete(id);
       this.unanalysable.delete(id);
       const buf = this.buffered.get(id);
@@ -232,18 +243,16 @@ export class LiveAnalysis {
     }
   }
 
-  /** The `endpoints` of `cpath analyze --format json` over the analysed traces starting in [since, until). */
+  /**
+   * The `endpoints` of `cpath analyze --format json` over the analysed traces starting in
+   * [since, until): exact over all of them, merged from the index's buckets.
+   */
   endpoints(sinceNs?: bigint, untilNs?: bigint): ReportEndpoint[] {
     const allTime = sinceNs === undefined && untilNs === undefined;
-    if (allTime && this.cached?.version === this.version) return this.cached.endpoints;
-    const picked: TraceSummary[] = [];
-    for (const s of this.summaries.values()) {
-      if (sinceNs !== undefined && s.startNs < sinceNs) continue;
-      if (untilNs !== undefined && s.startNs >= untilNs) continue;
-      picked.push(s);
-    }
-    const endpoints = aggregateEndpoints(picked, this.opts.outliers, this.opts.top).map(toReportEndpoint);
-    if (allTime) this.cached = { version: this.version, endpoints };
+    const version = this.index.version;
+    if (allTime && this.cached?.version === version) return this.cached.endpoints;
+    const endpoints = this.index.endpoints(this.opts.outliers, this.opts.top, sinceNs, untilNs).map(toReportEndpoint);
+    if (allTime) this.cached = { version, endpoints };
     return endpoints;
   }
 

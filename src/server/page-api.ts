@@ -1,43 +1,63 @@
 // What the live page of `cpath serve` asks for: `GET /api/page` (the page's whole data, the
 // `PageData` the HTML report embeds) and the attribute search of `GET /api/traces?attr=`.
-import { aggregateEndpoints, type TraceSummary } from '../../analysis/endpoints.js';
-import { toReportEndpoint } from '../report/trace-json.js';
 import { UsageError } from '../params/values.js';
 import { percentileCurve, summaryColumns } from '../report/page-data.js';
 import type { PageData } from '../report/page-types.js';
 import type { AttrMatch, SpanStore, TraceCursor, TraceListEntry, TraceQuery } from '../store/span-store.js';
 import { granularityLabels, reportHeader, reportSettings, type AnalysisSettings } from '../report/header.js';
 import type { LiveAnalysis } from './live-analysis.js';
+import type { EndpointIndexReader } from '../../analysis/endpoint-index.js';
+import type { DiagnosticEntry } from '../model/diagnostics.js';
+import type { ResourceInfo } from '../model/span.js';
+import type { ReportEndpoint } from '../report/types.js';
 
-/** The live page draws at most this many traces (the newest): a few MB of JSON. */
+/** The live page draws at most this many traces (the newest): a few MB of JSON. Its statistics cover all. */
 export const PAGE_MAX_TRACES = 100_000;
 
 /** The settings of the server's analysis, as the report's `input.settings` shows them. */
 export type { AnalysisSettings };
 
+/** What the live page is built from: the single node's live analysis, or the cluster's api role. */
+export interface LivePageSource {
+  /** The store, as the page names it (a file, or a postgres:// URL without its password). */
+  readonly storeName: string;
+  readonly summaries: EndpointIndexReader;
+  readonly granularity: ReadonlyMap<ResourceInfo, number>;
+  endpoints(sinceNs?: bigint, untilNs?: bigint): ReportEndpoint[];
+  diagnostics(): DiagnosticEntry[];
+  /** Stored traces and spans. */
+  counts(): { readonly traces: number; readonly spans: number };
+}
+
 /** `GET /api/page`: the live page's data over the analysed traces starting in [since, until). */
 export function livePageData(live: LiveAnalysis, store: SpanStore, settings: AnalysisSettings, sinceNs?: bigint, untilNs?: bigint, now = Date.now(), maxTraces = PAGE_MAX_TRACES): PageData {
   const view = live.view();
-  const { picked, omitted } = newest(view.summaries.values(), maxTraces, sinceNs, untilNs);
-  // Over the traces the heat maps draw: when older ones are left out, the statistics leave them
-  // out too (the page stays consistent, and a poll costs at most 100k traces' aggregation).
-  const endpoints = omitted > 0 ? aggregateEndpoints(picked, settings.outliers, settings.top).map(toReportEndpoint) : live.endpoints(sinceNs, untilNs);
-  // The writer keeps these counts up to date itself (counting rows is slow on a big store).
-  const { traces, spans } = store.counts();
+  // The writer keeps the counts up to date itself (counting rows is slow on a big store).
+  const src: LivePageSource = { storeName: store.file, summaries: view.summaries, granularity: view.granularity, endpoints: (s, u) => live.endpoints(s, u), diagnostics: () => live.diag.entries(), counts: () => store.counts() };
+  return pageData(src, settings, sinceNs, untilNs, now, maxTraces);
+}
+
+export function pageData(src: LivePageSource, settings: AnalysisSettings, sinceNs?: bigint, untilNs?: bigint, now = Date.now(), maxTraces = PAGE_MAX_TRACES): PageData {
+  // The statistics are exact over every trace in the window (the index merges its buckets); the
+  // heat maps and summary columns draw the newest `maxTraces` of them and count the rest.
+  const endpoints = src.endpoints(sinceNs, untilNs);
+  const { picked, inWindow } = src.summaries.newest(maxTraces, sinceNs, untilNs);
+  const omitted = inWindow - picked.length;
+  const { traces, spans } = src.counts();
   return {
     mode: 'live',
     report: {
       ...reportHeader(),
       input: {
-        files: [store.file],
+        files: [src.storeName],
         formats: ['cpath-store'],
         spans,
         traces,
-        tracesAnalysed: picked.length + omitted,
+        tracesAnalysed: inWindow,
         settings: reportSettings({ skewAdjust: settings.skewAdjust, outliers: settings.outliers, top: settings.top }),
-        granularity: granularityLabels(view.granularity),
+        granularity: granularityLabels(src.granularity),
       },
-      diagnostics: live.diag.entries(),
+      diagnostics: src.diagnostics(),
       endpoints,
     },
     summaries: { ...summaryColumns(picked, endpoints), omitted },
@@ -49,9 +69,10 @@ export function livePageData(live: LiveAnalysis, store: SpanStore, settings: Ana
 
 /**
  * The all-time page as JSON, rebuilt at most every max(1 s, 10 × its last build time), 30 s at
- * most. A build aggregates every analysed trace (about 0.3 s for 40k traces here, 3 s for 1M)
- * and under ingest every build is a fresh one. So however many pages poll, building them takes
- * about a tenth of the server's time at most, and a poll between builds costs nothing.
+ * most. A build merges the endpoint index's buckets and lists the newest traces (tens of ms for
+ * 1M traces, `npm run bench:endpoints`; the first build after a restart builds every bucket, a
+ * few seconds per million). So however many pages poll, building them takes about a tenth of
+ * the server's time at most, and a poll between builds costs nothing.
  */
 export class PageSnapshot {
   private last: { json: string; builtAt: number; costMs: number } | undefined;
@@ -65,36 +86,6 @@ export class PageSnapshot {
     this.last = { json, builtAt: now, costMs: performance.now() - t0 };
     return json;
   }
-}
-
-/**
- * The newest `max` summaries (by start) in the window, in no particular order, and how many
- * more there were. Linear plus a sort of one Float64Array when over `max`: a million
- * summaries must not mean a million bigint comparisons per poll.
- */
-export function newest(all: Iterable<TraceSummary>, max: number, sinceNs?: bigint, untilNs?: bigint): { picked: TraceSummary[]; omitted: number } {
-  const inWindow: TraceSummary[] = [];
-  for (const s of all) {
-    if (sinceNs !== undefined && s.startNs < sinceNs) continue;
-    if (untilNs !== undefined && s.startNs >= untilNs) continue;
-    inWindow.push(s);
-  }
-  if (inWindow.length <= max) return { picked: inWindow, omitted: 0 };
-  // Starts as doubles (±256 ns at today's epoch) only choose the cut; ties at the cut are
-  // filled in iteration order, so exactly `max` are kept.
-  const starts = new Float64Array(inWindow.length);
-  inWindow.forEach((s, i) => (starts[i] = Number(s.startNs)));
-  const sorted = starts.slice().sort();
-  const cut = sorted[sorted.length - max] ?? -Infinity;
-  let above = 0;
-  for (const v of starts) if (v > cut) above++;
-  let ties = max - above;
-  const picked: TraceSummary[] = [];
-  inWindow.forEach((s, i) => {
-    const v = starts[i] ?? -Infinity;
-    if (v > cut || (v === cut && ties-- > 0)) picked.push(s);
-  });
-  return { picked, omitted: inWindow.length - picked.length };
 }
 
 /** `attr=key=value` (split at the first `=`, like `--where`). */

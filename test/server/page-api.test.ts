@@ -3,7 +3,9 @@
 // search by attribute and by duration range on `/api/traces`.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PageData } from '../../src/report/page-types.js';
-import { PageSnapshot, livePageData, newest } from '../../src/server/page-api.js';
+import { EndpointIndex } from '../../analysis/endpoint-index.js';
+import type { TraceSummary } from '../../analysis/endpoints.js';
+import { PageSnapshot, livePageData } from '../../src/server/page-api.js';
 import type { TraceListEntry } from '../../src/store/span-store.js';
 import { T0, getJson, postOtlp, protoRequest, rawRequest, spanIdFor, startTestServer, traceIdFor, until, type ProtoSpan, type TestServer } from '../helpers/serve-harness.js';
 
@@ -125,27 +127,39 @@ describe('GET /api/page', () => {
     expect((await getJson(`${srv.api}/api/page?since=tomorrow`)).status).toBe(400);
   });
 
-  it('with more traces than it draws, the statistics cover exactly the traces on the heat maps', () => {
+  it('with more traces than it draws, the heat maps show the newest and the statistics cover all', () => {
     const settings = { skewAdjust: true, outliers: { kind: 'auto' as const }, top: 20 };
     const page = livePageData(srv.server.live, srv.server.store, settings, undefined, undefined, Date.now(), 10);
     expect(page.summaries.omitted).toBe(N - 10);
     // The newest 10: traces 14..23 (trace i starts i seconds after T0).
     expect([...page.summaries.traceId].sort()).toEqual(ids.slice(N - 10).sort());
-    expect(page.report.endpoints.reduce((n, e) => n + e.traces, 0)).toBe(10);
+    // Exact over every analysed trace, not only the drawn ones: the same as /api/endpoints.
+    expect(page.report.endpoints.reduce((n, e) => n + e.traces, 0)).toBe(N);
+    expect(page.report.endpoints).toEqual(srv.server.live.endpoints());
     expect(page.report.input.tracesAnalysed).toBe(N);
+    // A window over more than it draws: counted the same way.
+    const since = T0 + 4_000n * MS;
+    const windowed = livePageData(srv.server.live, srv.server.store, settings, since, undefined, Date.now(), 10);
+    expect([windowed.summaries.omitted, windowed.report.input.tracesAnalysed, windowed.report.endpoints.reduce((n, e) => n + e.traces, 0)]).toEqual([N - 4 - 10, N - 4, N - 4]);
   });
 
   it('keeps the newest traces when there are too many, and counts the rest', () => {
-    const mk = (i: number, startNs: bigint) => ({ traceId: String(i), service: 's', operation: 'o', startNs, durationNs: 1, components: new Map() });
-    // Starts 256 ns apart or tied: the cut must still keep exactly `max`, the newest.
+    const mk = (i: number, startNs: bigint): TraceSummary => ({ traceId: String(i).padStart(4, '0'), service: 's', operation: 'o', startNs, durationNs: 1, components: new Map() });
+    // Starts 256 ns apart or tied: the cut must still keep exactly `max`, the newest (ties: smallest id).
     const all = Array.from({ length: 1000 }, (_, i) => mk(i, T0 + BigInt(Math.floor(i / 3)) * 256n));
-    const { picked, omitted } = newest(all, 100);
+    const index = new EndpointIndex({ bucketNs: 1_000n });
+    for (const t of all) index.set(t);
+    const { picked, inWindow } = index.newest(100);
     expect(picked).toHaveLength(100);
-    expect(omitted).toBe(900);
-    const oldestPicked = picked.reduce((m, t) => (t.startNs < m ? t.startNs : m), picked[0]?.startNs ?? 0n);
-    for (const t of all) if (!picked.includes(t)) expect(t.startNs <= oldestPicked).toBe(true);
-    expect(newest(all, 100, T0 + 300n * 256n).picked.every((t) => t.startNs >= T0 + 300n * 256n)).toBe(true);
-    expect(newest(all.slice(0, 10), 100)).toEqual({ picked: all.slice(0, 10), omitted: 0 });
+    expect(inWindow).toBe(1000);
+    // Trace i starts at floor(i / 3): 999 alone at 333, then threes down to 900..902 at 300.
+    expect(picked.map((t) => t.traceId).sort()).toEqual(all.slice(900).map((t) => t.traceId));
+    expect(index.newest(100, T0 + 300n * 256n).picked.every((t) => t.startNs >= T0 + 300n * 256n)).toBe(true);
+    expect(index.newest(100, T0 + 300n * 256n).inWindow).toBe(100);
+    const everything = index.newest(2000);
+    expect([new Set(everything.picked).size, everything.picked.every((t) => all.includes(t)), everything.inWindow]).toEqual([1000, true, 1000]);
+    // A tie at the cut: 999, then one of 996, 997, 998 (all at 332): the smallest id.
+    expect(index.newest(2).picked.map((t) => t.traceId).sort()).toEqual(['0996', '0999']);
   });
 });
 
