@@ -215,25 +215,7 @@ function startRetention(store: PgStore, analyser: ClusterAnalyser, o: ClusterSer
     if (running || !analyser.owned().includes(0)) return;
     running = true;
     try {
-      let deleted = 0;
-      if (policy.maxAgeNs !== undefined) {
-        const cutoff = nowUnixNano() - BigInt(policy.maxAgeNs);
-        for (;;) {
-          const ids = await store.oldestTraces(500, cutoff);
-          if (ids.length === 0) break;
-          deleted += await store.deleteTraces(ids, o.partitions, nowUnixNano());
-        }
-      }
-      if (policy.maxBytes !== undefined) {
-        // PostgreSQL gives space back only to its own later writes (and reports it late), so
-        // one pass deletes about the excess's share of the traces and the next pass looks again.
-        const used = await store.usedBytes();
-        if (used > policy.maxBytes) {
-          const { traces } = await store.storedCounts();
-          const ids = await store.oldestTraces(Math.min(5_000, Math.max(1, Math.ceil((traces * (used - policy.maxBytes)) / used))));
-          if (ids.length > 0) deleted += await store.deleteTraces(ids, o.partitions, nowUnixNano());
-        }
-      }
+      const deleted = await retainOnce(store, policy, o.partitions);
       if (deleted > 0) o.log(`retention: ${deleted} traces deleted`);
     } catch (e) {
       o.log(`retention failed: ${e instanceof Error ? e.message : String(e)}`);
@@ -244,4 +226,28 @@ function startRetention(store: PgStore, analyser: ClusterAnalyser, o: ClusterSer
   const t = setInterval(() => void run(), 60_000);
   t.unref();
   return t;
+}
+
+/** One retention pass over the shared store: whole traces, oldest last batch first. Returns the traces deleted. */
+export async function retainOnce(store: PgStore, policy: RetentionPolicy, partitions: number, now = nowUnixNano()): Promise<number> {
+  let deleted = 0;
+  if (policy.maxAgeNs !== undefined) {
+    const cutoff = now - BigInt(policy.maxAgeNs);
+    for (;;) {
+      const ids = await store.oldestTraces(500, cutoff);
+      if (ids.length === 0) break;
+      deleted += await store.deleteTraces(ids, partitions, now);
+    }
+  }
+  if (policy.maxBytes !== undefined) {
+    // PostgreSQL gives space back only to its own later writes (and reports it late), so one
+    // pass deletes about the excess's share of the traces and the next pass looks again.
+    const used = await store.usedBytes();
+    if (used > policy.maxBytes) {
+      const { traces } = await store.storedCounts();
+      const ids = await store.oldestTraces(Math.min(5_000, Math.max(1, Math.ceil((traces * (used - policy.maxBytes)) / used))));
+      if (ids.length > 0) deleted += await store.deleteTraces(ids, partitions, now);
+    }
+  }
+  return deleted;
 }
