@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { Option } from 'commander';
 import { DEFAULT_SPAN_LIMITS, type SpanLimits } from '../model/limits.js';
-import { startServe } from '../server/serve.js';
+import { startServe, type SharedServeOptions } from '../server/serve.js';
 import { startClusterNode, type ClusterRole } from '../server/cluster-serve.js';
 import { isPostgresUrl, redactUrl } from '../store/store-url.js';
 import { UsageError, collect, durationOpt, listenOpt, outliersOpt, positiveIntOpt, sizeOpt } from './options.js';
@@ -81,29 +81,15 @@ async function runServe(f: ServeFlags): Promise<void> {
   const api = listenOpt('--api', f.api, false);
   if (!api) throw new UsageError('--api cannot be off');
   if (f.forward !== undefined && !/^https?:\/\//.test(f.forward)) throw new UsageError(`--forward: "${f.forward}" is not an http(s) URL`);
-  const maxAgeNs = f.retention === 'off' ? undefined : durationOpt('--retention', f.retention);
-  const maxBytes = f.maxStore === 'off' ? undefined : sizeOpt('--max-store', f.maxStore);
   const log = (line: string): void => void process.stderr.write(`cpath serve: ${line}\n`);
   const server = await startServe({
     ...(otlpHttp ? { otlpHttp } : {}),
     ...(otlpGrpc ? { otlpGrpc } : {}),
     api,
-    ...(f.token !== undefined && f.token !== '' ? { token: f.token } : {}),
-    maxBody: sizeOpt('--max-body', f.maxBody),
-    cors: f.cors ?? [],
-    allowedHosts: f.allowedHost ?? [],
+    ...sharedOpts(f, log),
     ...(f.forward !== undefined ? { forward: f.forward } : {}),
-    traceIdleMs: Math.max(1, Math.round(durationOpt('--trace-idle', f.traceIdle) / 1e6)),
     storeDir: f.store,
     fsync: f.fsync,
-    retention: { ...(maxAgeNs !== undefined && maxAgeNs > 0 ? { maxAgeNs } : {}), ...(maxBytes !== undefined ? { maxBytes } : {}) },
-    skewAdjust: f.skewAdjust,
-    outliers: outliersOpt(f.outliers),
-    top: positiveIntOpt('--top', f.top),
-    maxQueuedSpans: positiveIntOpt('--max-queue', f.maxQueue),
-    maxPendingTraces: positiveIntOpt('--max-pending-traces', f.maxPendingTraces),
-    spanLimits: spanLimitsOpt(f),
-    log,
   });
   const a = server.addresses;
   log(
@@ -160,8 +146,6 @@ async function runClusterNode(f: ServeFlags): Promise<void> {
   const otlpGrpc = roles.has('receiver') ? listenOpt('--otlp-grpc', f.otlpGrpc, true) : undefined;
   const api = listenOpt('--api', f.api, !roles.has('api'));
   if (roles.has('api') && !api) throw new UsageError('--api cannot be off on a node with the api role');
-  const maxAgeNs = f.retention === 'off' ? undefined : durationOpt('--retention', f.retention);
-  const maxBytes = f.maxStore === 'off' ? undefined : sizeOpt('--max-store', f.maxStore);
   // The stream's bounds (stream.ts checks them too), told as usage errors before connecting.
   const partitions = positiveIntOpt('--partitions', f.partitions);
   if (partitions < 1 || partitions > 4096) throw new UsageError(`--partitions: ${partitions} is not from 1 to 4096`);
@@ -177,20 +161,8 @@ async function runClusterNode(f: ServeFlags): Promise<void> {
     ...(otlpHttp ? { otlpHttp } : {}),
     ...(otlpGrpc ? { otlpGrpc } : {}),
     ...(api ? { api } : {}),
-    ...(f.token !== undefined && f.token !== '' ? { token: f.token } : {}),
-    maxBody: sizeOpt('--max-body', f.maxBody),
-    cors: f.cors ?? [],
-    allowedHosts: f.allowedHost ?? [],
-    traceIdleMs: Math.max(1, Math.round(durationOpt('--trace-idle', f.traceIdle) / 1e6)),
-    retention: { ...(maxAgeNs !== undefined && maxAgeNs > 0 ? { maxAgeNs } : {}), ...(maxBytes !== undefined ? { maxBytes } : {}) },
-    skewAdjust: f.skewAdjust,
-    outliers: outliersOpt(f.outliers),
-    top: positiveIntOpt('--top', f.top),
-    maxQueuedSpans: positiveIntOpt('--max-queue', f.maxQueue),
-    maxPendingTraces: positiveIntOpt('--max-pending-traces', f.maxPendingTraces),
-    spanLimits: spanLimitsOpt(f),
+    ...sharedOpts(f, log),
     leaseTtlMs: Math.max(1000, Math.round(durationOpt('--lease-ttl', f.leaseTtl) / 1e6)),
-    log,
   });
   const a = node.addresses;
   log(
@@ -204,6 +176,27 @@ async function runClusterNode(f: ServeFlags): Promise<void> {
       .join('; '),
   );
   await untilSignalled(node, log);
+}
+
+/** The flags a single node and a cluster node read alike. */
+function sharedOpts(f: ServeFlags, log: (line: string) => void): SharedServeOptions {
+  const maxAgeNs = f.retention === 'off' ? undefined : durationOpt('--retention', f.retention);
+  const maxBytes = f.maxStore === 'off' ? undefined : sizeOpt('--max-store', f.maxStore);
+  return {
+    ...(f.token !== undefined && f.token !== '' ? { token: f.token } : {}),
+    maxBody: sizeOpt('--max-body', f.maxBody),
+    cors: f.cors ?? [],
+    allowedHosts: f.allowedHost ?? [],
+    traceIdleMs: Math.max(1, Math.round(durationOpt('--trace-idle', f.traceIdle) / 1e6)),
+    retention: { ...(maxAgeNs !== undefined && maxAgeNs > 0 ? { maxAgeNs } : {}), ...(maxBytes !== undefined ? { maxBytes } : {}) },
+    skewAdjust: f.skewAdjust,
+    outliers: outliersOpt(f.outliers),
+    top: positiveIntOpt('--top', f.top),
+    maxQueuedSpans: positiveIntOpt('--max-queue', f.maxQueue),
+    maxPendingTraces: positiveIntOpt('--max-pending-traces', f.maxPendingTraces),
+    spanLimits: spanLimitsOpt(f),
+    log,
+  };
 }
 
 function spanLimitsOpt(f: ServeFlags): SpanLimits {

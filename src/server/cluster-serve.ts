@@ -7,13 +7,12 @@
 import { createServer, type Server } from 'node:http';
 import type { NatsConnection } from 'nats';
 import type { OtlpSink } from '../../collectors/otlp-http.js';
-import type { OutlierPolicy } from '../../analysis/endpoints.js';
 import { ClusterAnalyser } from '../cluster/analyser.js';
 import { ClusterError } from '../cluster/errors.js';
 import { SpanPublisher } from '../cluster/publisher.js';
 import { SPAN_STREAM, connectCluster, ensureStream } from '../cluster/stream.js';
 import { Diagnostics } from '../model/diagnostics.js';
-import { DEFAULT_SPAN_LIMITS, type SpanLimits } from '../model/limits.js';
+import { DEFAULT_SPAN_LIMITS } from '../model/limits.js';
 import { ResourceInterner } from '../model/span.js';
 import { nowUnixNano } from '../model/time.js';
 import { PgStore } from '../store/pg-store.js';
@@ -24,10 +23,11 @@ import { hostPolicy } from './host-check.js';
 import { Metrics } from './metrics.js';
 import { closeHttp, listen, startReceivers, type Listen, type Receivers } from './receivers.js';
 import type { RetentionPolicy } from './retention.js';
+import type { SharedServeOptions } from './serve.js';
 
 export type ClusterRole = 'receiver' | 'analyser' | 'api';
 
-export interface ClusterServeOptions {
+export interface ClusterServeOptions extends SharedServeOptions {
   /** NATS server URLs. */
   readonly cluster: readonly string[];
   readonly roles: ReadonlySet<ClusterRole>;
@@ -39,24 +39,10 @@ export interface ClusterServeOptions {
   readonly otlpGrpc?: Listen;
   /** Undefined: no HTTP at all (a receiver or analyser may run without). */
   readonly api?: Listen;
-  readonly token?: string;
-  readonly maxBody: number;
-  readonly cors: readonly string[];
-  readonly allowedHosts?: readonly string[];
-  readonly traceIdleMs: number;
-  readonly retention: RetentionPolicy;
-  readonly skewAdjust: boolean;
-  readonly outliers: OutlierPolicy;
-  readonly top: number;
-  /** Receiver: spans in flight to JetStream at most. */
-  readonly maxQueuedSpans: number;
-  readonly maxPendingTraces: number;
-  readonly spanLimits?: SpanLimits;
   /** Analyser lease time, ms (default 10 s). */
   readonly leaseTtlMs?: number;
-  /** Names of the stream and the lease bucket (tests run several clusters on one NATS). */
+  /** Name of the stream (tests run several clusters on one NATS). */
   readonly streamName?: string;
-  readonly log: (line: string) => void;
 }
 
 export interface RunningClusterNode {

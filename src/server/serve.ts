@@ -19,6 +19,12 @@ import { applyRetention, type RetentionPolicy } from './retention.js';
 
 export type { Listen };
 
+/** What a single node and a cluster node are configured with alike. */
+export type SharedServeOptions = Pick<
+  ServeOptions,
+  'token' | 'maxBody' | 'cors' | 'allowedHosts' | 'traceIdleMs' | 'retention' | 'skewAdjust' | 'outliers' | 'top' | 'maxQueuedSpans' | 'maxPendingTraces' | 'spanLimits' | 'log'
+>;
+
 export interface ServeOptions {
   /** Undefined: off. */
   readonly otlpHttp?: Listen;

@@ -7,6 +7,7 @@ import { Worker } from 'node:worker_threads';
 import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { ComponentTime, TraceSummary } from '../../analysis/endpoints.js';
+import type { TraceOutline } from '../../analysis/trace-outline.js';
 import { componentKey } from '../../analysis/endpoints.js';
 import { DIAGNOSTIC_CODES, type DiagnosticEntry } from '../model/diagnostics.js';
 import { stringifyAttr, type Attributes, type ResourceInfo, type ResourceInterner, type SpanInput, type SpanKind, type SpanLinkRef, type StatusCode } from '../model/span.js';
@@ -46,15 +47,8 @@ export interface TraceListEntry {
 }
 
 /** A stored trace with no analysable root, listed with its problems instead of an analysis. */
-export interface UnanalysableTrace {
+export interface UnanalysableTrace extends TraceOutline {
   readonly traceId: string;
-  /** Service and name of its earliest span. */
-  readonly service: string;
-  readonly operation: string;
-  readonly startNs: bigint;
-  readonly durationNs: number;
-  readonly spans: number;
-  readonly errors: number;
   readonly diagnostics: readonly DiagnosticEntry[];
 }
 
