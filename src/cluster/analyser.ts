@@ -204,7 +204,10 @@ export class ClusterAnalyser {
   private committed(c: Committed): void {
     const now = Date.now();
     for (const id of c.result.traces) this.touch(id, now);
-    for (const id of c.result.created) if (!this.buffered.has(id)) this.buffered.set(id, { spans: [], ids: new Set(), version: 0n });
+    // Over budget, traces created now are not kept (they will be read back): the ones kept are the
+    // oldest, the next to be analysed, so a lagging analysis does not turn into read-backs only.
+    const room = this.bufferedSpans < (this.o.maxBufferedSpans ?? 200_000);
+    if (room) for (const id of c.result.created) if (!this.buffered.has(id)) this.buffered.set(id, { spans: [], ids: new Set(), version: 0n });
     for (const s of c.spans) {
       const b = this.buffered.get(s.traceId);
       // A resend: the store kept the first copy, so does the buffer.
@@ -216,11 +219,6 @@ export class ClusterAnalyser {
     for (const [id, v] of c.result.versions) {
       const b = this.buffered.get(id);
       if (b) b.version = v;
-    }
-    // Over budget: the oldest traces give up their copies and will be read back.
-    for (const [id, b] of this.buffered) {
-      if (this.bufferedSpans <= (this.o.maxBufferedSpans ?? 200_000)) break;
-      this.dropBuffer(id, b);
     }
     this.schedule();
   }

@@ -30,6 +30,8 @@ const WRITE_CHUNK = 10_000;
 const READ_PAGE = 10_000;
 const MAX_NS = 9223372036854775807n;
 const DAY_NS = 86_400_000_000_000n;
+/** Bytes of COPY data per write. */
+const COPY_CHUNK = 1 << 20;
 
 /** What one `append` did. */
 export interface PgAppendResult {
@@ -556,16 +558,21 @@ async function insertSpans(c: pg.PoolClient, spans: readonly SpanInput[], resour
     await c.query('CREATE TEMP TABLE IF NOT EXISTS cpath_stage (LIKE cpath.spans) ON COMMIT DELETE ROWS');
     staged.add(c);
   }
-  const chunks = function* (): Generator<string> {
-    let buf = '';
+  // Rows are written as bytes into 1 MiB buffers: joining them into one long string first made
+  // the string's conversion to bytes a tenth of the analyser's CPU (a rope of thousands of rows).
+  const chunks = function* (): Generator<Buffer> {
+    let buf = Buffer.allocUnsafe(COPY_CHUNK);
+    let at = 0;
     for (const s of spans) {
-      buf += copyRow(s, resourceId(s.resource));
-      if (buf.length >= 1 << 20) {
-        yield buf;
-        buf = '';
+      const row = copyRow(s, resourceId(s.resource));
+      if (at + row.length * 3 > COPY_CHUNK) {
+        if (at > 0) yield buf.subarray(0, at);
+        buf = Buffer.allocUnsafe(Math.max(COPY_CHUNK, row.length * 3));
+        at = 0;
       }
+      at += buf.write(row, at);
     }
-    if (buf !== '') yield buf;
+    if (at > 0) yield buf.subarray(0, at);
   };
   await pipeline(Readable.from(chunks()), c.query(copyFrom('COPY cpath_stage FROM STDIN')));
   // Spans stored now, per trace (resends excluded): the partition counts.
