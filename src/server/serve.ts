@@ -3,9 +3,9 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ByteBudget } from '../../collectors/http-body.js';
-import { JsonParseWorker } from '../../collectors/json-parse-worker.js';
 import { bearerFromMetadata, startOtlpGrpcServer } from '../../collectors/otlp-grpc.js';
 import { createOtlpHttpHandler, type OtlpSink, type ReceiverEvent } from '../../collectors/otlp-http.js';
+import { OffThreadDecoders } from '../../collectors/otlp-request.js';
 import type { OutlierPolicy } from '../../analysis/endpoints.js';
 import { DEFAULT_SPAN_LIMITS, type SpanLimits } from '../model/limits.js';
 import type { SpanInput } from '../model/span.js';
@@ -110,7 +110,8 @@ export async function startServe(opts: ServeOptions): Promise<RunningServer> {
   };
   metrics.gauge('cpath_traces_analysed_total', 'Trace analyses run since start (a trace reopened by late spans counts again).', () => live.analysed, 'counter');
 
-  const jsonParser = new JsonParseWorker();
+  // Big request bodies are decoded on worker threads, shared by both receivers.
+  const decoders = new OffThreadDecoders();
   const budget = new ByteBudget(Math.max(4 * opts.maxBody, 256 * 1024 * 1024));
   let httpReceiver: Server | undefined;
   let api: Server | undefined;
@@ -118,11 +119,11 @@ export async function startServe(opts: ServeOptions): Promise<RunningServer> {
   let grpc: { port: number; close(): Promise<void> } | undefined;
   try {
     if (opts.otlpHttp) {
-      httpReceiver = createServer({ requestTimeout: 60_000 }, createOtlpHttpHandler({ sink, maxBody: opts.maxBody, budget, cors: opts.cors, authorize: (req) => token.bearer(req.headers.authorization), retryAfterSeconds: 1, jsonParser }));
+      httpReceiver = createServer({ requestTimeout: 60_000 }, createOtlpHttpHandler({ sink, maxBody: opts.maxBody, budget, cors: opts.cors, authorize: (req) => token.bearer(req.headers.authorization), retryAfterSeconds: 1, decoders }));
       addresses.otlpHttp = await listen(httpReceiver, opts.otlpHttp, 'OTLP/HTTP');
     }
     if (opts.otlpGrpc) {
-      grpc = await startOtlpGrpcServer({ host: opts.otlpGrpc.host, port: opts.otlpGrpc.port, sink, maxBody: opts.maxBody, authorize: (md) => token.matches(bearerFromMetadata(md)) });
+      grpc = await startOtlpGrpcServer({ host: opts.otlpGrpc.host, port: opts.otlpGrpc.port, sink, maxBody: opts.maxBody, authorize: (md) => token.matches(bearerFromMetadata(md)), decoders });
       addresses.otlpGrpc = hostPort(opts.otlpGrpc.host, grpc.port);
     }
     api = createServer(createApiHandler({ store, live, metrics, token, settings: { skewAdjust: opts.skewAdjust, outliers: opts.outliers, top: opts.top }, hosts: hostPolicy(opts.api.host, opts.allowedHosts ?? []) }));
@@ -131,7 +132,7 @@ export async function startServe(opts: ServeOptions): Promise<RunningServer> {
     httpReceiver?.close();
     api?.close();
     await grpc?.close();
-    await jsonParser.close();
+    await decoders.close();
     live.stop();
     await stopCheckpointer();
     store.close(opts.log);
@@ -168,7 +169,7 @@ export async function startServe(opts: ServeOptions): Promise<RunningServer> {
         // Receivers first: they stop accepting and answer what is in flight (each answer waits
         // for its commit), then the queue is committed and the store closed.
         await Promise.all([httpReceiver && closeHttp(httpReceiver), grpc?.close()]);
-        await jsonParser.close();
+        await decoders.close();
         ingest.close();
         await forwarder?.drain(5_000);
         if (api) await closeHttp(api);
