@@ -8,7 +8,7 @@ import { MAX_ATTRIBUTE_DEPTH, type SpanLimits } from '../src/model/limits.js';
 import { RESOURCE_SPANS_KEYS, SCOPE_SPANS_KEYS } from './otlp-convert.js';
 import { BIG_INT_FIELD, HAS_BIG_INT } from './otlp-json.js';
 import { SKIPPED_ATTRIBUTES, SKIPPED_EVENTS, SKIPPED_LINKS, TOO_DEEP_KEY } from './otlp-schema.js';
-import { WorkerCalls } from './worker-calls.js';
+import { DECODE_THREAD_NICE, PER_THREAD_PRIORITY, WorkerCalls } from './worker-calls.js';
 
 /** Bodies at least this large are parsed on the worker; smaller ones parse faster than the round trip. */
 export const OFF_THREAD_JSON_BYTES = 1024 * 1024;
@@ -28,6 +28,7 @@ export class JsonParseWorker {
           resourceKeys: RESOURCE_SPANS_KEYS,
           scopeKeys: SCOPE_SPANS_KEYS,
           maxDepth: MAX_ATTRIBUTE_DEPTH,
+          nice: PER_THREAD_PRIORITY ? DECODE_THREAD_NICE : undefined,
           keys: { attributes: SKIPPED_ATTRIBUTES, events: SKIPPED_EVENTS, links: SKIPPED_LINKS, tooDeep: TOO_DEEP_KEY },
         },
       }),
@@ -67,6 +68,8 @@ export function ownsBuffer(b: Uint8Array): b is Uint8Array<ArrayBuffer> {
 // the TypeScript sources). Iterative throughout: a hostile value may nest 10^5 levels.
 const WORKER_CODE = `
 const { parentPort, workerData: W } = require('node:worker_threads');
+// As lowerThreadPriority (worker-calls.ts): the event loop runs before a parse.
+if (W.nice !== undefined) try { require('node:os').setPriority(0, W.nice); } catch {}
 const BIG = new RegExp(W.bigIntField, 'g');
 const HAS_BIG = new RegExp(W.hasBigInt);
 const isObj = (v) => typeof v === 'object' && v !== null && !Array.isArray(v);

@@ -5,6 +5,9 @@
 import { parentPort } from 'node:worker_threads';
 import type { SpanLimits } from '../src/model/limits.js';
 import { decodeProtobufRequest, type ProtobufDecoded } from './otlp-schema.js';
+import { lowerThreadPriority } from './worker-calls.js';
+
+lowerThreadPriority();
 
 parentPort?.on('message', (m: { readonly id: number; readonly body: Uint8Array<ArrayBuffer>; readonly limits: SpanLimits }) => {
   const { id, body, limits } = m;

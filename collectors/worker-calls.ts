@@ -2,7 +2,28 @@
 // off the event loop (json-parse-worker.ts, protobuf-decode-worker.ts). The worker is started
 // on first use, does not keep the process alive, and one that dies fails the calls it held;
 // the next call starts another.
+import { setPriority } from 'node:os';
 import type { TransferListItem, Worker } from 'node:worker_threads';
+
+/**
+ * The decode threads' nice value. On a machine with few CPUs a hostile client's decodes (3 s of
+ * JSON.parse per 44 MB body, one after another) competed with the event loop for them; lowered,
+ * the event loop (honest requests, /healthz) runs first and a decode takes what is left.
+ */
+export const DECODE_THREAD_NICE = 10;
+
+/** True where a thread can lower its own priority alone (Linux); elsewhere it would lower the whole process's. */
+export const PER_THREAD_PRIORITY = process.platform === 'linux';
+
+/** Called on a decode thread: lowers its priority, where that affects it alone. */
+export function lowerThreadPriority(): void {
+  if (!PER_THREAD_PRIORITY) return;
+  try {
+    setPriority(0, DECODE_THREAD_NICE);
+  } catch {
+    // Not permitted (a seccomp profile, say): decode at the normal priority.
+  }
+}
 
 /** The worker's answer (its whole message), or why there is none. */
 export type WorkerAnswer = { readonly ok: true; readonly reply: Readonly<Record<string, unknown>> } | { readonly ok: false; readonly why: string };
