@@ -8,6 +8,7 @@ import { MAX_ATTRIBUTE_DEPTH, type SpanLimits } from '../src/model/limits.js';
 import { RESOURCE_SPANS_KEYS, SCOPE_SPANS_KEYS } from './otlp-convert.js';
 import { BIG_INT_FIELD, HAS_BIG_INT } from './otlp-json.js';
 import { SKIPPED_ATTRIBUTES, SKIPPED_EVENTS, SKIPPED_LINKS, TOO_DEEP_KEY } from './otlp-schema.js';
+import { DECODE_THREAD_NICE, PER_THREAD_PRIORITY, WorkerCalls } from './worker-calls.js';
 
 /** Bodies at least this large are parsed on the worker; smaller ones parse faster than the round trip. */
 export const OFF_THREAD_JSON_BYTES = 1024 * 1024;
@@ -17,9 +18,23 @@ export type ParsedJson = { readonly ok: true; readonly value: unknown } | { read
 
 /** One worker, started on first use, shared by every request in turn. */
 export class JsonParseWorker {
-  private worker: Worker | undefined;
-  private next = 0;
-  private readonly waiting = new Map<number, (r: { parsed: ParsedJson; body?: Uint8Array }) => void>();
+  private readonly calls = new WorkerCalls(
+    () =>
+      new Worker(WORKER_CODE, {
+        eval: true,
+        workerData: {
+          bigIntField: BIG_INT_FIELD.source,
+          hasBigInt: HAS_BIG_INT.source,
+          resourceKeys: RESOURCE_SPANS_KEYS,
+          scopeKeys: SCOPE_SPANS_KEYS,
+          maxDepth: MAX_ATTRIBUTE_DEPTH,
+          nice: PER_THREAD_PRIORITY ? DECODE_THREAD_NICE : undefined,
+          keys: { attributes: SKIPPED_ATTRIBUTES, events: SKIPPED_EVENTS, links: SKIPPED_LINKS, tooDeep: TOO_DEEP_KEY },
+        },
+      }),
+  );
+  /** Bodies sent to the worker so far (tests check which path a body took). */
+  sent = 0;
 
   /**
    * Parses `body` on the worker. A body that owns its whole ArrayBuffer is moved there and back
@@ -27,62 +42,34 @@ export class JsonParseWorker {
    * use the `body` returned, the one passed in is then empty.
    */
   async parse(body: Uint8Array, limits: SpanLimits): Promise<{ parsed: ParsedJson; body: Uint8Array }> {
-    const worker = this.start();
-    const id = this.next++;
-    const movable = body.byteOffset === 0 && body.byteLength === body.buffer.byteLength && body.buffer instanceof ArrayBuffer;
-    const reply = new Promise<{ parsed: ParsedJson; body?: Uint8Array }>((resolve) => this.waiting.set(id, resolve));
-    worker.postMessage({ id, body, limits }, movable ? [body.buffer] : []);
-    const r = await reply;
-    return { parsed: r.parsed, body: movable && r.body ? Buffer.from(r.body.buffer, r.body.byteOffset, r.body.byteLength) : body };
+    const movable = ownsBuffer(body);
+    this.sent++;
+    const a = await this.calls.call({ body, limits }, movable ? [body.buffer] : []);
+    // A dead worker took a moved body with it: the one returned is then the empty original.
+    if (!a.ok) return { parsed: { ok: false, message: `the JSON parser stopped (${a.why})` }, body };
+    const m = a.reply;
+    const back = movable && m['body'] instanceof Uint8Array ? Buffer.from(m['body'].buffer, m['body'].byteOffset, m['body'].byteLength) : body;
+    if ('value' in m) return { parsed: { ok: true, value: m['value'] }, body: back };
+    const why = typeof m['message'] === 'string' ? m['message'] : 'unreadable';
+    return { parsed: { ok: false, message: 'shape' in m ? why : `not valid JSON (${why})` }, body: back };
   }
 
-  async close(): Promise<void> {
-    const w = this.worker;
-    this.worker = undefined;
-    if (w) await w.terminate();
+  close(): Promise<void> {
+    return this.calls.close();
   }
+}
 
-  private start(): Worker {
-    if (this.worker) return this.worker;
-    const worker = new Worker(WORKER_CODE, {
-      eval: true,
-      workerData: {
-        bigIntField: BIG_INT_FIELD.source,
-        hasBigInt: HAS_BIG_INT.source,
-        resourceKeys: RESOURCE_SPANS_KEYS,
-        scopeKeys: SCOPE_SPANS_KEYS,
-        maxDepth: MAX_ATTRIBUTE_DEPTH,
-        keys: { attributes: SKIPPED_ATTRIBUTES, events: SKIPPED_EVENTS, links: SKIPPED_LINKS, tooDeep: TOO_DEEP_KEY },
-      },
-    });
-    worker.unref();
-    worker.on('message', (m: unknown) => {
-      if (typeof m !== 'object' || m === null || !('id' in m) || typeof m.id !== 'number') return;
-      const done = this.waiting.get(m.id);
-      this.waiting.delete(m.id);
-      if (!done) return;
-      const body = 'body' in m && m.body instanceof Uint8Array ? m.body : undefined;
-      if ('value' in m) return done({ parsed: { ok: true, value: m.value }, ...(body ? { body } : {}) });
-      const why = 'message' in m && typeof m.message === 'string' ? m.message : 'unreadable';
-      done({ parsed: { ok: false, message: 'shape' in m ? why : `not valid JSON (${why})` }, ...(body ? { body } : {}) });
-    });
-    // A dead worker fails what it held; the next request starts another.
-    const fail = (why: string): void => {
-      if (this.worker === worker) this.worker = undefined;
-      for (const done of this.waiting.values()) done({ parsed: { ok: false, message: `the JSON parser stopped (${why})` } });
-      this.waiting.clear();
-    };
-    worker.on('error', (e) => fail(e.message));
-    worker.on('exit', (code) => fail(`exit ${code}`));
-    this.worker = worker;
-    return worker;
-  }
+/** True when `b` views the whole of an ArrayBuffer, which can then be moved to a worker and back. */
+export function ownsBuffer(b: Uint8Array): b is Uint8Array<ArrayBuffer> {
+  return b.byteOffset === 0 && b.byteLength === b.buffer.byteLength && b.buffer instanceof ArrayBuffer;
 }
 
 // CommonJS run with eval (the worker must not depend on how this module was loaded: tests run
 // the TypeScript sources). Iterative throughout: a hostile value may nest 10^5 levels.
 const WORKER_CODE = `
 const { parentPort, workerData: W } = require('node:worker_threads');
+// As lowerThreadPriority (worker-calls.ts): the event loop runs before a parse.
+if (W.nice !== undefined) try { require('node:os').setPriority(0, W.nice); } catch {}
 const BIG = new RegExp(W.bigIntField, 'g');
 const HAS_BIG = new RegExp(W.hasBigInt);
 const isObj = (v) => typeof v === 'object' && v !== null && !Array.isArray(v);

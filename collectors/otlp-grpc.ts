@@ -9,7 +9,8 @@
 // Those refusals are sent by grpc-js itself and never reach a handler or interceptor.
 import * as grpc from '@grpc/grpc-js';
 import { UnstorableRequest, type OtlpSink } from './otlp-http.js';
-import { decodeExportRequest, encodeExportResponse } from './otlp-request.js';
+import { DEFAULT_SPAN_LIMITS } from '../src/model/limits.js';
+import { decodeExportRequest, decodeExportRequestOffThread, encodeExportResponse, type OffThreadDecoders } from './otlp-request.js';
 
 export interface OtlpGrpcOptions {
   readonly host: string;
@@ -20,6 +21,8 @@ export interface OtlpGrpcOptions {
   readonly maxBody: number;
   /** False when the call lacks the bearer token. */
   readonly authorize: (metadata: grpc.Metadata) => boolean;
+  /** Decodes big messages off the event loop; without them every message is decoded in line. */
+  readonly decoders?: OffThreadDecoders;
 }
 
 export interface OtlpGrpcServer {
@@ -64,7 +67,7 @@ export function startOtlpGrpcServer(opts: OtlpGrpcOptions): Promise<OtlpGrpcServ
     interceptors: [gate(opts)],
   });
   const handler: grpc.handleUnaryCall<Buffer, Buffer> = (call, callback) => {
-    exportTraces(call.request, `grpc ${call.getPeer()}`, opts.sink).then(
+    exportTraces(call.request, `grpc ${call.getPeer()}`, opts.sink, opts.decoders).then(
       (reply) => (Buffer.isBuffer(reply) ? callback(null, reply) : callback(reply)),
       (e: unknown) => callback({ code: grpc.status.INTERNAL, details: `internal error: ${e instanceof Error ? e.message : String(e)}` }),
     );
@@ -86,8 +89,10 @@ interface StatusReply {
 }
 type ExportReply = Buffer | StatusReply;
 
-async function exportTraces(body: Buffer, source: string, sink: OtlpSink): Promise<ExportReply> {
-  const decoded = decodeExportRequest(body, 'protobuf', source, sink.resources, sink.limits);
+async function exportTraces(message: Buffer, source: string, sink: OtlpSink, decoders: OffThreadDecoders | undefined): Promise<ExportReply> {
+  const { decoded, body } = decoders
+    ? await decodeExportRequestOffThread(message, 'protobuf', source, sink.resources, sink.limits ?? DEFAULT_SPAN_LIMITS, decoders)
+    : { decoded: decodeExportRequest(message, 'protobuf', source, sink.resources, sink.limits), body: message };
   if (!decoded.ok) {
     sink.count({ kind: 'rejected', reason: 'bad_request', spans: 0 });
     return { code: grpc.status.INVALID_ARGUMENT, details: decoded.message };
@@ -107,7 +112,7 @@ async function exportTraces(body: Buffer, source: string, sink: OtlpSink): Promi
   sink.noteDiagnostics(decoded.diag);
   sink.count({ kind: 'accepted', transport: 'grpc', spans: decoded.spans.length });
   if (decoded.rejected > 0) sink.count({ kind: 'rejected', reason: 'invalid_span', spans: decoded.rejected });
-  sink.accepted?.(body, 'protobuf');
+  sink.accepted?.(Buffer.from(body.buffer, body.byteOffset, body.byteLength), 'protobuf');
   return encodeExportResponse('protobuf', decoded.rejected, decoded.rejectReason);
 }
 

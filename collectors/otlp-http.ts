@@ -7,8 +7,7 @@ import type { Diagnostics } from '../src/model/diagnostics.js';
 import { DEFAULT_SPAN_LIMITS, type SpanLimits } from '../src/model/limits.js';
 import type { ResourceInterner, SpanInput } from '../src/model/span.js';
 import { ByteBudget, readBody } from './http-body.js';
-import type { JsonParseWorker } from './json-parse-worker.js';
-import { decodeExportRequest, decodeExportRequestOffThread, encodeExportResponse, encodeStatus, type OtlpEncoding } from './otlp-request.js';
+import { decodeExportRequest, decodeExportRequestOffThread, encodeExportResponse, encodeStatus, type OffThreadDecoders, type OtlpEncoding } from './otlp-request.js';
 
 /** Where accepted spans go (the server's ingest queue). */
 export interface OtlpSink {
@@ -51,8 +50,8 @@ export interface OtlpHttpOptions {
   readonly authorize: (req: IncomingMessage) => boolean;
   /** Seconds a throttled client should wait. */
   readonly retryAfterSeconds: number;
-  /** Parses big JSON bodies off the event loop; without it they are parsed in line. */
-  readonly jsonParser?: JsonParseWorker;
+  /** Decodes big bodies off the event loop; without them every body is decoded in line. */
+  readonly decoders?: OffThreadDecoders;
 }
 
 const PROTOBUF_TYPES = new Set(['application/x-protobuf', 'application/protobuf']);
@@ -111,8 +110,8 @@ async function handle(req: IncomingMessage, res: ServerResponse, opts: OtlpHttpO
   }
   try {
     const source = `http ${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? '?'}`;
-    const { decoded, body: bytes } = opts.jsonParser
-      ? await decodeExportRequestOffThread(body.body, encoding, source, opts.sink.resources, opts.sink.limits ?? DEFAULT_SPAN_LIMITS, opts.jsonParser)
+    const { decoded, body: bytes } = opts.decoders
+      ? await decodeExportRequestOffThread(body.body, encoding, source, opts.sink.resources, opts.sink.limits ?? DEFAULT_SPAN_LIMITS, opts.decoders)
       : { decoded: decodeExportRequest(body.body, encoding, source, opts.sink.resources, opts.sink.limits), body: body.body };
     if (!decoded.ok) {
       opts.sink.count({ kind: 'rejected', reason: 'bad_request', spans: 0 });

@@ -8,8 +8,9 @@ import type { ImportContext } from './format.js';
 import { JsonParseWorker, OFF_THREAD_JSON_BYTES } from './json-parse-worker.js';
 import { errorText } from './json-document.js';
 import { convertOtlp } from './otlp-convert.js';
+import { OFF_THREAD_PROTOBUF_BYTES, ProtobufDecodeWorker } from './protobuf-decode-worker.js';
 import { otlpJson } from './otlp-json.js';
-import { ExportTraceServiceResponse, RpcStatus, decodeWithLimits } from './otlp-schema.js';
+import { ExportTraceServiceResponse, RpcStatus, decodeProtobufRequest } from './otlp-schema.js';
 
 export type OtlpEncoding = 'protobuf' | 'json';
 
@@ -35,16 +36,9 @@ export function decodeExportRequest(body: Uint8Array, encoding: OtlpEncoding, so
   const req = new RequestDecoder(source, resources, limits);
   if (body.length === 0) return req.result();
   if (encoding === 'protobuf') {
-    // protobufjs reads a zero tag as field 0 and skips it, so zero-filled garbage would "decode"
-    // as an empty request; field number 0 never occurs in a valid message.
-    if (body[0] === 0) return { ok: false, message: 'not a valid OTLP protobuf ExportTraceServiceRequest (it starts with field number 0)' };
-    let msg: unknown;
-    try {
-      msg = decodeWithLimits(body, limits);
-    } catch (e) {
-      return { ok: false, message: `not a valid OTLP protobuf ExportTraceServiceRequest (${errorText(e)})` };
-    }
-    convertOtlp(msg, { file: source, offset: 0 }, req.ctx);
+    const msg = decodeProtobufRequest(body, limits);
+    if (!msg.ok) return msg;
+    convertOtlp(msg.value, { file: source, offset: 0 }, req.ctx);
   } else {
     const text = Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8');
     let value: unknown;
@@ -62,9 +56,20 @@ export function decodeExportRequest(body: Uint8Array, encoding: OtlpEncoding, so
   return req.result();
 }
 
+/** The worker threads that decode big bodies off the event loop: one of each, started on first use. */
+export class OffThreadDecoders {
+  readonly json = new JsonParseWorker();
+  readonly protobuf = new ProtobufDecodeWorker();
+
+  async close(): Promise<void> {
+    await Promise.all([this.json.close(), this.protobuf.close()]);
+  }
+}
+
 /**
- * The same, with a big JSON body parsed on `parser`'s worker thread (JSON.parse of tens of MB
- * would hold the event loop for seconds); everything else as decodeExportRequest.
+ * The same, with a big body decoded on a worker thread (JSON.parse of tens of MB held the event
+ * loop for seconds; protobuf is faster but still grows with the body): only the conversion of
+ * what the limits keep runs here. Smaller bodies decode faster than the round trip.
  */
 export async function decodeExportRequestOffThread(
   body: Uint8Array,
@@ -72,15 +77,24 @@ export async function decodeExportRequestOffThread(
   source: string,
   resources: ResourceInterner,
   limits: SpanLimits,
-  parser: JsonParseWorker,
+  workers: OffThreadDecoders,
 ): Promise<{ decoded: DecodedRequest; body: Uint8Array }> {
-  if (encoding !== 'json' || body.length < OFF_THREAD_JSON_BYTES) return { decoded: decodeExportRequest(body, encoding, source, resources, limits), body };
-  // The body may travel to the worker and back: the bytes to keep (for --forward) are the ones returned.
-  const { parsed, body: back } = await parser.parse(body, limits);
-  if (!parsed.ok) return { decoded: { ok: false, message: parsed.message }, body: back };
-  const req = new RequestDecoder(source, resources, limits);
-  convertOtlp(parsed.value, { file: source }, req.ctx);
-  return { decoded: req.result(), body: back };
+  if (encoding === 'json' && body.length >= OFF_THREAD_JSON_BYTES) {
+    // The body may travel to the worker and back: the bytes to keep (for --forward) are the ones returned.
+    const { parsed, body: back } = await workers.json.parse(body, limits);
+    if (!parsed.ok) return { decoded: { ok: false, message: parsed.message }, body: back };
+    const req = new RequestDecoder(source, resources, limits);
+    convertOtlp(parsed.value, { file: source }, req.ctx);
+    return { decoded: req.result(), body: back };
+  }
+  if (encoding === 'protobuf' && body.length >= OFF_THREAD_PROTOBUF_BYTES) {
+    const { decoded, body: back } = await workers.protobuf.decode(body, limits);
+    if (!decoded.ok) return { decoded, body: back };
+    const req = new RequestDecoder(source, resources, limits);
+    convertOtlp(decoded.value, { file: source, offset: 0 }, req.ctx);
+    return { decoded: req.result(), body: back };
+  }
+  return { decoded: decodeExportRequest(body, encoding, source, resources, limits), body };
 }
 
 /** One request's spans and counts while converting, then the decoded result. */

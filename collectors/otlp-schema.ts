@@ -132,6 +132,21 @@ export function decodeWithLimits(bytes: Uint8Array, limits: SpanLimits): unknown
   }
 }
 
+/** A protobuf request body decoded with the limits, or why it is not one. */
+export type ProtobufDecoded = { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly message: string };
+
+/** decodeWithLimits with the receivers' checks and messages; the same on the event loop and on the decode worker. */
+export function decodeProtobufRequest(body: Uint8Array, limits: SpanLimits): ProtobufDecoded {
+  // protobufjs reads a zero tag as field 0 and skips it, so zero-filled garbage would "decode"
+  // as an empty request; field number 0 never occurs in a valid message.
+  if (body[0] === 0) return { ok: false, message: 'not a valid OTLP protobuf ExportTraceServiceRequest (it starts with field number 0)' };
+  try {
+    return { ok: true, value: decodeWithLimits(body, limits) };
+  } catch (e) {
+    return { ok: false, message: `not a valid OTLP protobuf ExportTraceServiceRequest (${e instanceof Error ? e.message : String(e)})` };
+  }
+}
+
 type Decode = (r: protobuf.Reader, l?: number, e?: number, n?: number) => unknown;
 
 /** The decode protobufjs generates for `type` (the one used by its parents' generated code). */

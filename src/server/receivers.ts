@@ -4,9 +4,9 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ByteBudget } from '../../collectors/http-body.js';
-import { JsonParseWorker } from '../../collectors/json-parse-worker.js';
 import { bearerFromMetadata, startOtlpGrpcServer } from '../../collectors/otlp-grpc.js';
 import { createOtlpHttpHandler, type OtlpSink } from '../../collectors/otlp-http.js';
+import { OffThreadDecoders } from '../../collectors/otlp-request.js';
 import type { TokenCheck } from './auth.js';
 
 export interface Listen {
@@ -32,22 +32,23 @@ export interface Receivers {
 }
 
 export async function startReceivers(o: ReceiverOptions): Promise<Receivers> {
-  const jsonParser = new JsonParseWorker();
+  // Big request bodies are decoded on worker threads, shared by both receivers.
+  const decoders = new OffThreadDecoders();
   const budget = new ByteBudget(Math.max(4 * o.maxBody, 256 * 1024 * 1024));
   let http: Server | undefined;
   let grpc: { port: number; close(): Promise<void> } | undefined;
   const addresses: { otlpHttp?: string; otlpGrpc?: string } = {};
   const close = async (): Promise<void> => {
     await Promise.all([http && closeHttp(http), grpc?.close()]);
-    await jsonParser.close();
+    await decoders.close();
   };
   try {
     if (o.otlpHttp) {
-      http = createServer({ requestTimeout: 60_000 }, createOtlpHttpHandler({ sink: o.sink, maxBody: o.maxBody, budget, cors: o.cors, authorize: (req) => o.token.bearer(req.headers.authorization), retryAfterSeconds: 1, jsonParser }));
+      http = createServer({ requestTimeout: 60_000 }, createOtlpHttpHandler({ sink: o.sink, maxBody: o.maxBody, budget, cors: o.cors, authorize: (req) => o.token.bearer(req.headers.authorization), retryAfterSeconds: 1, decoders }));
       addresses.otlpHttp = await listen(http, o.otlpHttp, 'OTLP/HTTP');
     }
     if (o.otlpGrpc) {
-      grpc = await startOtlpGrpcServer({ host: o.otlpGrpc.host, port: o.otlpGrpc.port, sink: o.sink, maxBody: o.maxBody, authorize: (md) => o.token.matches(bearerFromMetadata(md)) });
+      grpc = await startOtlpGrpcServer({ host: o.otlpGrpc.host, port: o.otlpGrpc.port, sink: o.sink, maxBody: o.maxBody, authorize: (md) => o.token.matches(bearerFromMetadata(md)), decoders });
       addresses.otlpGrpc = hostPort(o.otlpGrpc.host, grpc.port);
     }
   } catch (e) {
