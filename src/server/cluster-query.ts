@@ -140,10 +140,12 @@ export class ClusterQuery implements QuerySource {
     let scanned = 0;
     for (;;) {
       const page = await this.store.listTraces({ ...q, limit: 64, ...(cursor ? { cursor } : {}) });
+      // The page's spans in one read, not one per trace.
+      const read = await this.store.tracesSpans(page.traces.map((t) => t.traceId), this.resources);
       for (const t of page.traces) {
         scanned++;
         cursor = { startNs: BigInt(t.startUnixNano), traceId: t.traceId };
-        const { spans } = await this.store.traceSpans(t.traceId, this.resources);
+        const spans = read.get(t.traceId)?.spans ?? [];
         if (attrs.every((a) => spans.some((s) => matches(s, a)))) traces.push(t);
         if (traces.length >= q.limit) return { traces, scanned, next: cursor };
         if (Date.now() >= end) return { traces, scanned, next: cursor };

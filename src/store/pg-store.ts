@@ -233,12 +233,7 @@ export class PgStore {
    * the other way round).
    */
   async traceSpans(traceId: string, resources: ResourceInterner): Promise<{ version: bigint; spans: SpanInput[] }> {
-    const v = await this.pool.query<{ version: string }>("SELECT version FROM cpath.traces WHERE trace_id = decode($1, 'hex')", [traceId]);
-    const version = BigInt(v.rows[0]?.version ?? 0);
-    const r = await this.pool.query<SpanRow>(`SELECT ${SPAN_COLUMNS} FROM cpath.spans s WHERE s.trace_id = decode($1, 'hex') ORDER BY s.span_id`, [traceId]);
-    const spans: SpanInput[] = [];
-    for (const row of r.rows) spans.push(toSpan(row, await this.resource(row.resource_id, resources), resources, this.url));
-    return { version, spans };
+    return (await this.tracesSpans([traceId], resources)).get(traceId) ?? { version: 0n, spans: [] };
   }
 
   /** `traceSpans` of several traces in two queries (versions first, then spans, for the same reason). */
