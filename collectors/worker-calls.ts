@@ -10,7 +10,7 @@ import type { TransferListItem, Worker } from 'node:worker_threads';
  * JSON.parse per 44 MB body, one after another) competed with the event loop for them; lowered,
  * the event loop (honest requests, /healthz) runs first and a decode takes what is left.
  */
-export const DECODE_THREAD_NICE = 10;
+export const DECODE_THREAD_NICE = 19;
 
 /** True where a thread can lower its own priority alone (Linux); elsewhere it would lower the whole process's. */
 export const PER_THREAD_PRIORITY = process.platform === 'linux';

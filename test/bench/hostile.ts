@@ -23,7 +23,7 @@ import { ResourceInterner } from '../../src/model/span.js';
 import { SpanStore } from '../../src/store/span-store.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-const SECONDS = Number(process.argv[2] ?? 20);
+const SECONDS = process.argv[2] === '--attacker' ? 0 : Number(process.argv[2] ?? 20);
 const HONEST_CLIENTS = 4;
 const HONEST_INTERVAL_MS = 50; // each client: 20 requests/s
 const SPANS_PER_REQUEST = 64;
@@ -93,6 +93,60 @@ function hostileRequests(): { name: string; body: Buffer; type: string }[] {
   ];
 }
 
+type HostileCounts = [name: string, status: number, count: number][];
+
+/** The hostile client's loop: as fast as it is answered, over its requests in turn, until `ms` have passed. */
+async function attack(hostile: readonly { name: string; body: Buffer; type: string }[], otlp: string, ms: number): Promise<HostileCounts> {
+  const end = performance.now() + ms;
+  const counts = new Map<string, number>();
+  for (let i = 0; performance.now() < end; i++) {
+    const h = hostile[i % hostile.length];
+    if (!h) break;
+    const r = await post(`${otlp}/v1/traces`, h.body, h.type);
+    const key = `${h.name}\t${r.status}`;
+    counts.set(key, (counts.get(key) ?? 0) + 1);
+  }
+  return [...counts].map(([k, n]) => {
+    const [name = '', status = '0'] = k.split('\t');
+    return [name, Number(status), n];
+  });
+}
+
+/**
+ * The hostile client runs in a process of its own, as it would on another machine: building
+ * and writing its 16–44 MB bodies in the honest clients' process would stall their timers and
+ * charge the server for the load generator's pauses.
+ */
+class Attacker {
+  private readonly child = spawn(process.execPath, [fileURLToPath(import.meta.url), '--attacker'], { stdio: ['pipe', 'pipe', 'inherit'] });
+  private out = '';
+  private readonly ready: Promise<void>;
+
+  constructor() {
+    this.child.stdout.setEncoding('utf8');
+    this.ready = new Promise((resolve, reject) => {
+      this.child.stdout.on('data', (c: string) => {
+        this.out += c;
+        if (this.out.startsWith('ready\n')) resolve();
+      });
+      this.child.on('exit', (code) => reject(new Error(`the hostile client exited ${code}`)));
+    });
+  }
+
+  /** Waits until its requests are built (outside the timed phase). */
+  whenReady(): Promise<void> {
+    return this.ready;
+  }
+
+  /** Attacks for `ms`; the counts of answers by request and status. */
+  async run(otlp: string, ms: number): Promise<HostileCounts> {
+    const done = new Promise<void>((resolve) => this.child.on('exit', () => resolve()));
+    this.child.stdin.end(`${otlp} ${Math.round(ms)}\n`);
+    await done;
+    return JSON.parse(this.out.slice('ready\n'.length)) as HostileCounts;
+  }
+}
+
 interface Phase {
   readonly latencies: number[];
   readonly honestFailed: number;
@@ -110,7 +164,7 @@ function makePool(salt: number): Pool {
   return Array.from({ length: HONEST_CLIENTS }, (_, c) => Array.from({ length: POOL_PER_CLIENT }, (_, n) => honestRequest(salt * 100 + c, n)));
 }
 
-async function runPhase(otlp: string, api: string, walFile: string, hostile: { name: string; body: Buffer; type: string }[] | undefined, pool: Pool): Promise<Phase> {
+async function runPhase(otlp: string, api: string, walFile: string, hostile: Attacker | undefined, pool: Pool): Promise<Phase> {
   const end = performance.now() + SECONDS * 1000;
   const latencies: number[] = [];
   const acked: string[] = [];
@@ -138,17 +192,11 @@ async function runPhase(otlp: string, api: string, walFile: string, hostile: { n
     await Promise.all(inFlight);
     agent.destroy();
   });
-  const attacker = (async () => {
-    if (!hostile) return;
-    for (let i = 0; performance.now() < end; i++) {
-      const h = hostile[i % hostile.length];
-      if (!h) break;
-      const r = await post(`${otlp}/v1/traces`, h.body, h.type);
-      const m = hostileCounts.get(h.name) ?? new Map<number, number>();
-      m.set(r.status, (m.get(r.status) ?? 0) + 1);
-      hostileCounts.set(h.name, m);
-    }
-  })();
+  const attacker = hostile ? hostile.run(otlp, end - performance.now()).then((counts) => counts.forEach(([name, status, n]) => {
+    const m = hostileCounts.get(name) ?? new Map<number, number>();
+    m.set(status, n);
+    hostileCounts.set(name, m);
+  })) : Promise.resolve();
   const watch = (async () => {
     while (performance.now() < end) {
       healthzMaxMs = Math.max(healthzMaxMs, await get(`${api}/healthz`));
@@ -182,7 +230,8 @@ async function main(): Promise<void> {
     child.on('exit', (code) => reject(new Error(`cpath serve exited ${code}: ${err}`)));
   });
   const walFile = join(dir, 'cpath.sqlite-wal');
-  const hostile = hostileRequests();
+  const hostile = new Attacker();
+  await hostile.whenReady();
   const pools = [makePool(1), makePool(2)];
   process.stderr.write(`phase 1: honest only, ${SECONDS} s\n`);
   const alone = await runPhase(addr.otlp, addr.api, walFile, undefined, pools[0] ?? []);
@@ -216,7 +265,7 @@ async function main(): Promise<void> {
   const lines = [
     `- Command: \`npm run bench:hostile\` (${SECONDS} s per phase)`,
     `- Date: ${new Date().toISOString()}`,
-    `- Machine: ${cpus().length} CPUs, ${(totalmem() / 2 ** 30).toFixed(1)} GiB RAM, Node ${process.version}; the load generator and the server share the machine`,
+    `- Machine: ${cpus().length} CPUs, ${(totalmem() / 2 ** 30).toFixed(1)} GiB RAM, Node ${process.version}; the load generator (honest clients in one process, the hostile client in another) and the server share the machine`,
     '',
     '| measure | result | target | met |',
     '|---|---|---|---|',
@@ -225,7 +274,16 @@ async function main(): Promise<void> {
   process.stdout.write(`${lines.join('\n')}\n`);
 }
 
-main().catch((e: unknown) => {
+async function attackerMain(): Promise<void> {
+  const hostile = hostileRequests(); // built before "ready": outside the timed phase
+  process.stdout.write('ready\n');
+  let input = '';
+  for await (const c of process.stdin) input += String(c);
+  const [otlp = '', ms = '0'] = input.trim().split(' ');
+  process.stdout.write(JSON.stringify(await attack(hostile, otlp, Number(ms))));
+}
+
+(process.argv[2] === '--attacker' ? attackerMain() : main()).catch((e: unknown) => {
   process.stderr.write(`bench:hostile failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
   process.exit(1);
 });
