@@ -8,7 +8,7 @@ import { MAX_ATTRIBUTE_DEPTH, type SpanLimits } from '../src/model/limits.js';
 import { RESOURCE_SPANS_KEYS, SCOPE_SPANS_KEYS } from './otlp-convert.js';
 import { BIG_INT_FIELD, HAS_BIG_INT } from './otlp-json.js';
 import { SKIPPED_ATTRIBUTES, SKIPPED_EVENTS, SKIPPED_LINKS, TOO_DEEP_KEY } from './otlp-schema.js';
-import { DECODE_THREAD_NICE, PER_THREAD_PRIORITY, WorkerCalls } from './worker-calls.js';
+import { DECODE_THREAD_NICE, PER_THREAD_PRIORITY, WorkerCalls, movable, returnedBody } from './worker-calls.js';
 
 /** Bodies at least this large are parsed on the worker; smaller ones parse faster than the round trip. */
 export const OFF_THREAD_JSON_BYTES = 1024 * 1024;
@@ -37,31 +37,25 @@ export class JsonParseWorker {
   sent = 0;
 
   /**
-   * Parses `body` on the worker. A body that owns its whole ArrayBuffer is moved there and back
-   * rather than copied (43 MB copied each way cost the event loop more than the parse saved):
-   * use the `body` returned, the one passed in is then empty.
+   * Parses the body made of `parts` on the worker. The parts are moved there, not copied (43 MB
+   * copied each way cost the event loop more than the parse saved), joined there, and the whole
+   * body moved back: use the `body` returned; the parts passed in are then empty.
    */
-  async parse(body: Uint8Array, limits: SpanLimits): Promise<{ parsed: ParsedJson; body: Uint8Array }> {
-    const movable = ownsBuffer(body);
+  async parse(parts: readonly Uint8Array[], limits: SpanLimits): Promise<{ parsed: ParsedJson; body: Uint8Array }> {
+    const moved = movable(parts);
     this.sent++;
-    const a = await this.calls.call({ body, limits }, movable ? [body.buffer] : []);
-    // A dead worker took a moved body with it: the one returned is then the empty original.
+    const a = await this.calls.call({ parts: moved, limits }, moved.map((p) => p.buffer));
+    const body = returnedBody(a);
     if (!a.ok) return { parsed: { ok: false, message: `the JSON parser stopped (${a.why})` }, body };
     const m = a.reply;
-    const back = movable && m['body'] instanceof Uint8Array ? Buffer.from(m['body'].buffer, m['body'].byteOffset, m['body'].byteLength) : body;
-    if ('value' in m) return { parsed: { ok: true, value: m['value'] }, body: back };
+    if ('value' in m) return { parsed: { ok: true, value: m['value'] }, body };
     const why = typeof m['message'] === 'string' ? m['message'] : 'unreadable';
-    return { parsed: { ok: false, message: 'shape' in m ? why : `not valid JSON (${why})` }, body: back };
+    return { parsed: { ok: false, message: 'shape' in m ? why : `not valid JSON (${why})` }, body };
   }
 
   close(): Promise<void> {
     return this.calls.close();
   }
-}
-
-/** True when `b` views the whole of an ArrayBuffer, which can then be moved to a worker and back. */
-export function ownsBuffer(b: Uint8Array): b is Uint8Array<ArrayBuffer> {
-  return b.byteOffset === 0 && b.byteLength === b.buffer.byteLength && b.buffer instanceof ArrayBuffer;
 }
 
 // CommonJS run with eval (the worker must not depend on how this module was loaded: tests run
@@ -135,8 +129,9 @@ function prune(req, limits) {
     }
   }
 }
-parentPort.on('message', ({ id, body, limits }) => {
-  // The body goes back with the answer (moved, not copied, when it was moved here).
+parentPort.on('message', ({ id, parts, limits }) => {
+  // Joined here, off the event loop; the body goes back with the answer, moved.
+  const body = parts.length === 1 ? parts[0] : Buffer.concat(parts);
   const post = (m) => parentPort.postMessage({ ...m, id, body }, body.byteOffset === 0 && body.byteLength === body.buffer.byteLength ? [body.buffer] : []);
   try {
     let text = Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8');

@@ -91,7 +91,7 @@ type ExportReply = Buffer | StatusReply;
 
 async function exportTraces(message: Buffer, source: string, sink: OtlpSink, decoders: OffThreadDecoders | undefined): Promise<ExportReply> {
   const { decoded, body } = decoders
-    ? await decodeExportRequestOffThread(message, 'protobuf', source, sink.resources, sink.limits ?? DEFAULT_SPAN_LIMITS, decoders)
+    ? await decodeExportRequestOffThread([message], 'protobuf', source, sink.resources, sink.limits ?? DEFAULT_SPAN_LIMITS, decoders)
     : { decoded: decodeExportRequest(message, 'protobuf', source, sink.resources, sink.limits), body: message };
   if (!decoded.ok) {
     sink.count({ kind: 'rejected', reason: 'bad_request', spans: 0 });

@@ -6,8 +6,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Diagnostics } from '../src/model/diagnostics.js';
 import { DEFAULT_SPAN_LIMITS, type SpanLimits } from '../src/model/limits.js';
 import type { ResourceInterner, SpanInput } from '../src/model/span.js';
-import { ByteBudget, readBody } from './http-body.js';
-import { decodeExportRequest, decodeExportRequestOffThread, encodeExportResponse, encodeStatus, type OffThreadDecoders, type OtlpEncoding } from './otlp-request.js';
+import { ByteBudget, joinParts, readBody } from './http-body.js';
+import { decodeExportRequest, decodeExportRequestOffThread, encodeExportResponse, encodeStatus, type DecodedRequest, type OffThreadDecoders, type OtlpEncoding } from './otlp-request.js';
 
 /** Where accepted spans go (the server's ingest queue). */
 export interface OtlpSink {
@@ -111,8 +111,8 @@ async function handle(req: IncomingMessage, res: ServerResponse, opts: OtlpHttpO
   try {
     const source = `http ${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? '?'}`;
     const { decoded, body: bytes } = opts.decoders
-      ? await decodeExportRequestOffThread(body.body, encoding, source, opts.sink.resources, opts.sink.limits ?? DEFAULT_SPAN_LIMITS, opts.decoders)
-      : { decoded: decodeExportRequest(body.body, encoding, source, opts.sink.resources, opts.sink.limits), body: body.body };
+      ? await decodeExportRequestOffThread(body.body.parts, encoding, source, opts.sink.resources, opts.sink.limits ?? DEFAULT_SPAN_LIMITS, opts.decoders)
+      : inLine(joinParts(body.body), encoding, source, opts.sink);
     if (!decoded.ok) {
       opts.sink.count({ kind: 'rejected', reason: 'bad_request', spans: 0 });
       return void finish(req, res, opts, encoding, 400, encodeStatus(encoding, 3, decoded.message));
@@ -137,6 +137,10 @@ async function handle(req: IncomingMessage, res: ServerResponse, opts: OtlpHttpO
   } finally {
     body.release();
   }
+}
+
+function inLine(body: Buffer, encoding: OtlpEncoding, source: string, sink: OtlpSink): { decoded: DecodedRequest; body: Buffer } {
+  return { decoded: decodeExportRequest(body, encoding, source, sink.resources, sink.limits), body };
 }
 
 function busy(req: IncomingMessage, res: ServerResponse, opts: OtlpHttpOptions, encoding: OtlpEncoding, reason: string, spans = 0): void {

@@ -67,33 +67,37 @@ export class OffThreadDecoders {
 }
 
 /**
- * The same, with a big body decoded on a worker thread (JSON.parse of tens of MB held the event
- * loop for seconds; protobuf is faster but still grows with the body): only the conversion of
- * what the limits keep runs here. Smaller bodies decode faster than the round trip.
+ * The same for a body in parts (as read from the socket), a big one decoded on a worker thread
+ * (JSON.parse of tens of MB held the event loop for seconds; protobuf is faster but still grows
+ * with the body): its parts are moved there and joined there, and only the conversion of what
+ * the limits keep runs here. Smaller bodies decode faster than the round trip. The bytes to
+ * keep (for --forward) are the `body` returned: the parts passed in may be emptied.
  */
 export async function decodeExportRequestOffThread(
-  body: Uint8Array,
+  parts: readonly Uint8Array[],
   encoding: OtlpEncoding,
   source: string,
   resources: ResourceInterner,
   limits: SpanLimits,
   workers: OffThreadDecoders,
 ): Promise<{ decoded: DecodedRequest; body: Uint8Array }> {
-  if (encoding === 'json' && body.length >= OFF_THREAD_JSON_BYTES) {
-    // The body may travel to the worker and back: the bytes to keep (for --forward) are the ones returned.
-    const { parsed, body: back } = await workers.json.parse(body, limits);
-    if (!parsed.ok) return { decoded: { ok: false, message: parsed.message }, body: back };
+  const length = parts.reduce((n, p) => n + p.byteLength, 0);
+  if (encoding === 'json' && length >= OFF_THREAD_JSON_BYTES) {
+    const { parsed, body } = await workers.json.parse(parts, limits);
+    if (!parsed.ok) return { decoded: { ok: false, message: parsed.message }, body };
     const req = new RequestDecoder(source, resources, limits);
     convertOtlp(parsed.value, { file: source }, req.ctx);
-    return { decoded: req.result(), body: back };
+    return { decoded: req.result(), body };
   }
-  if (encoding === 'protobuf' && body.length >= OFF_THREAD_PROTOBUF_BYTES) {
-    const { decoded, body: back } = await workers.protobuf.decode(body, limits);
-    if (!decoded.ok) return { decoded, body: back };
+  if (encoding === 'protobuf' && length >= OFF_THREAD_PROTOBUF_BYTES) {
+    const { decoded, body } = await workers.protobuf.decode(parts, limits);
+    if (!decoded.ok) return { decoded, body };
     const req = new RequestDecoder(source, resources, limits);
     convertOtlp(decoded.value, { file: source, offset: 0 }, req.ctx);
-    return { decoded: req.result(), body: back };
+    return { decoded: req.result(), body };
   }
+  const [first] = parts;
+  const body = parts.length === 1 && first ? first : Buffer.concat(parts, length);
   return { decoded: decodeExportRequest(body, encoding, source, resources, limits), body };
 }
 

@@ -5,9 +5,8 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { SpanLimits } from '../src/model/limits.js';
-import { ownsBuffer } from './json-parse-worker.js';
 import type { ProtobufDecoded } from './otlp-schema.js';
-import { WorkerCalls } from './worker-calls.js';
+import { WorkerCalls, movable, returnedBody } from './worker-calls.js';
 
 /** Bodies at least this large are decoded on the worker (the same bound as for JSON). */
 export const OFF_THREAD_PROTOBUF_BYTES = 1024 * 1024;
@@ -19,19 +18,18 @@ export class ProtobufDecodeWorker {
   sent = 0;
 
   /**
-   * Decodes `body` on the worker with `limits` applied. The body is moved there and back, not
-   * copied (a view of a larger buffer is first copied into one of its own, or its whole buffer
-   * would be cloned): use the `body` returned, the one passed in may be empty. The decoded
-   * ids are views of that returned body.
+   * Decodes the body made of `parts` on the worker with `limits` applied. The parts are moved
+   * there, not copied, joined there, and the whole body moved back: use the `body` returned
+   * (the decoded ids are views of it); the parts passed in are then empty.
    */
-  async decode(body: Uint8Array, limits: SpanLimits): Promise<{ decoded: ProtobufDecoded; body: Uint8Array }> {
-    const own = ownsBuffer(body) ? body : new Uint8Array(body);
+  async decode(parts: readonly Uint8Array[], limits: SpanLimits): Promise<{ decoded: ProtobufDecoded; body: Uint8Array }> {
+    const moved = movable(parts);
     this.sent++;
-    const a = await this.calls.call({ body: own, limits }, [own.buffer]);
-    if (!a.ok) return { decoded: { ok: false, message: `the protobuf decoder stopped (${a.why})` }, body: own };
-    const { decoded, body: back } = a.reply;
-    const bytes = back instanceof Uint8Array ? Buffer.from(back.buffer, back.byteOffset, back.byteLength) : own;
-    return { decoded: isDecoded(decoded) ? decoded : { ok: false, message: 'the protobuf decoder sent no answer' }, body: bytes };
+    const a = await this.calls.call({ parts: moved, limits }, moved.map((p) => p.buffer));
+    const body = returnedBody(a);
+    if (!a.ok) return { decoded: { ok: false, message: `the protobuf decoder stopped (${a.why})` }, body };
+    const { decoded } = a.reply;
+    return { decoded: isDecoded(decoded) ? decoded : { ok: false, message: 'the protobuf decoder sent no answer' }, body };
   }
 
   close(): Promise<void> {

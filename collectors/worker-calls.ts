@@ -82,3 +82,23 @@ export class WorkerCalls {
     return r;
   }
 }
+
+/** True when `b` views the whole of an ArrayBuffer, which can then be moved to a worker and back. */
+export function ownsBuffer(b: Uint8Array): b is Uint8Array<ArrayBuffer> {
+  return b.byteOffset === 0 && b.byteLength === b.buffer.byteLength && b.buffer instanceof ArrayBuffer;
+}
+
+/**
+ * A body's parts, ready to be moved to a worker: each that views part of a larger buffer is
+ * copied out (posted as it is, its whole buffer would be cloned). The request chunks Node gives
+ * own their buffers, so a body read from a socket is moved without a copy.
+ */
+export function movable(parts: readonly Uint8Array[]): Uint8Array<ArrayBuffer>[] {
+  return parts.map((p) => (ownsBuffer(p) ? p : new Uint8Array(p)));
+}
+
+/** The joined body a decode worker moved back with its answer; empty when it sent none (it died holding it). */
+export function returnedBody(a: WorkerAnswer): Buffer {
+  const b = a.ok ? a.reply['body'] : undefined;
+  return b instanceof Uint8Array ? Buffer.from(b.buffer, b.byteOffset, b.byteLength) : Buffer.alloc(0);
+}

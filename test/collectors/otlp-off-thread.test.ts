@@ -80,16 +80,25 @@ afterAll(async () => {
   await decoders.close();
 });
 
-/** Both paths on copies of `body`; the off-thread one must have gone to the worker. */
-async function bothPaths(body: Uint8Array, encoding: OtlpEncoding): Promise<{ inLine: DecodedRequest; offThread: DecodedRequest; back: Uint8Array }> {
-  const expected = Buffer.from(body);
-  const inLine = decodeExportRequest(Buffer.from(body), encoding, 'http test', new ResourceInterner(), DEFAULT_SPAN_LIMITS);
-  const sent = { json: decoders.json.sent, protobuf: decoders.protobuf.sent };
-  const { decoded: offThread, body: back } = await decodeExportRequestOffThread(body, encoding, 'http test', new ResourceInterner(), DEFAULT_SPAN_LIMITS, decoders);
-  expect(decoders[encoding === 'json' ? 'json' : 'protobuf'].sent, 'decoded on the worker').toBe(sent[encoding === 'json' ? 'json' : 'protobuf'] + 1);
+/** Both paths on copies of `body` (one buffer, or parts as read from a socket); the off-thread one must have gone to the worker. */
+async function bothPaths(body: Uint8Array | readonly Uint8Array[], encoding: OtlpEncoding): Promise<{ inLine: DecodedRequest; offThread: DecodedRequest; back: Uint8Array }> {
+  const parts = Array.isArray(body) ? body : [body];
+  const expected = Buffer.concat(parts);
+  const inLine = decodeExportRequest(Buffer.from(expected), encoding, 'http test', new ResourceInterner(), DEFAULT_SPAN_LIMITS);
+  const which = encoding === 'json' ? 'json' : 'protobuf';
+  const sent = decoders[which].sent;
+  const { decoded: offThread, body: back } = await decodeExportRequestOffThread(parts, encoding, 'http test', new ResourceInterner(), DEFAULT_SPAN_LIMITS, decoders);
+  expect(decoders[which].sent, 'decoded on the worker').toBe(sent + 1);
   // The bytes to forward are the body as it came, whatever travelled between threads.
   expect(Buffer.compare(Buffer.from(back.buffer, back.byteOffset, back.byteLength), expected)).toBe(0);
   return { inLine, offThread, back };
+}
+
+/** `b` cut into chunks of `size` bytes, each owning its buffer, as Node's HTTP parser hands them over. */
+function chunks(b: Uint8Array, size: number): Buffer[] {
+  const out: Buffer[] = [];
+  for (let i = 0; i < b.length; i += size) out.push(Buffer.from(b.subarray(i, i + size)));
+  return out;
 }
 
 describe('a big protobuf body decoded on the worker gives what the in-line decoder gives', () => {
@@ -154,9 +163,21 @@ describe('a big protobuf body decoded on the worker gives what the in-line decod
     expect(framed.length, 'the larger buffer stays whole').toBe(body.length + 105);
   });
 
+  it('a body in 64 KiB chunks (and one that views part of a larger buffer) is joined on the worker and decodes the same', async () => {
+    const body = bigRequest();
+    const parts: Uint8Array[] = chunks(body.subarray(100), 64 * 1024);
+    const framed = Buffer.concat([Buffer.alloc(7), body.subarray(0, 100), Buffer.alloc(9)]);
+    parts.unshift(framed.subarray(7, 107));
+    const { inLine, offThread } = await bothPaths(parts, 'protobuf');
+    expect(comparable(offThread)).toEqual(comparable(inLine));
+    // Moved, not copied: the chunks are empty here now; the view's larger buffer is left whole.
+    expect(parts.slice(1).every((p) => p.byteLength === 0)).toBe(true);
+    expect(framed.length).toBe(116);
+  });
+
   it('a body under the bound stays on the event loop', async () => {
     const sent = decoders.protobuf.sent;
-    const { decoded } = await decodeExportRequestOffThread(proto([span(1)]), 'protobuf', 'http test', new ResourceInterner(), DEFAULT_SPAN_LIMITS, decoders);
+    const { decoded } = await decodeExportRequestOffThread([proto([span(1)])], 'protobuf', 'http test', new ResourceInterner(), DEFAULT_SPAN_LIMITS, decoders);
     expect(decoded.ok).toBe(true);
     expect(decoders.protobuf.sent).toBe(sent);
   });
@@ -170,7 +191,7 @@ describe('a big JSON body parsed on the worker gives what the in-line parser giv
     const body = json([jsonSpan(1, { attributes: attrs(100_000), events: Array.from({ length: 130 }, (_, i) => ({ name: `e${i}`, timeUnixNano: String(T0) })) }), jsonSpan(2, { spanId: '0000000000000000' })]);
     const withBareNumbers = Buffer.from(body.toString().replace(`"startTimeUnixNano":"${T0 + 1n}"`, `"startTimeUnixNano":${T0 + 1n}`).replace('{"key":"k0","value":{"intValue":0}}', '{"key":"k0","value":{"intValue":9007199254740993}}'));
     expect(withBareNumbers.length).toBeGreaterThan(OFF_THREAD_PROTOBUF_BYTES);
-    const { inLine, offThread } = await bothPaths(withBareNumbers, 'json');
+    const { inLine, offThread } = await bothPaths(chunks(withBareNumbers, 64 * 1024), 'json');
     expect(comparable(offThread)).toEqual(comparable(inLine));
     if (!inLine.ok) throw new Error(inLine.message);
     expect(inLine.spans[0]?.startNs).toBe(T0 + 1n);
